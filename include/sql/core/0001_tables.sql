@@ -96,17 +96,17 @@ COMMENT ON COLUMN core.category.required_for_coverage IS 'A community counts as 
 CREATE TABLE core.target (
     indicator    text NOT NULL,
     level        text NOT NULL,
-    due_date     date NOT NULL,
+    due_date     date,
     target_value numeric NOT NULL,
     unit         text NOT NULL,
     comparator   text NOT NULL,
     source       text,
-    PRIMARY KEY (indicator, level, due_date)
+    UNIQUE NULLS NOT DISTINCT (indicator, level, due_date)
 );
 COMMENT ON TABLE core.target IS 'Dated targets of the city''s plan (e.g. Tianshui: communities covered >=30% by end-2023).';
 COMMENT ON COLUMN core.target.indicator IS 'Indicator key, as in mart.coverage_indicator.';
 COMMENT ON COLUMN core.target.level IS 'Level the target applies to: city | district | circle | community.';
-COMMENT ON COLUMN core.target.due_date IS 'Date by which the target must be met.';
+COMMENT ON COLUMN core.target.due_date IS 'Date by which the target must be met; null for a standing rule that always applies.';
 COMMENT ON COLUMN core.target.target_value IS 'Target value (shares as 0-1, percentages as 0-100).';
 COMMENT ON COLUMN core.target.unit IS 'share | pct | m2 | count.';
 COMMENT ON COLUMN core.target.comparator IS '>= or <=.';

@@ -1,0 +1,1 @@
+"""Coverage: exact walking-network distances from residents to outlets, and indicators."""

@@ -1,0 +1,1 @@
+"""One module per source: extract (through the real interface) -> validate -> publish."""

@@ -1,0 +1,161 @@
+"""Map POIs: AMap harvest over the whole city -> raw -> validated staging -> core locations."""
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import sqlalchemy as sa
+
+from lifecircle import citydata, refdata, settings
+from lifecircle.geo.gcj02 import wgs84_to_gcj02
+from lifecircle.ingest import categorise, loads, locate
+from lifecircle.period import Month
+from lifecircle.quality import gx_runner, results
+from lifecircle.sources.amap import AmapQuotaError, harvest, parse_pois
+from lifecircle.warehouse.bulk import replace_rows
+from lifecircle.warehouse.engine import get_engine, run_sql_file
+
+log = logging.getLogger(__name__)
+SOURCE = "pois"
+RAW_COLUMNS = ["load_id", "cell_id", "seq", "poi_id", "name", "type", "typecode", "address", "location",
+               "adcode", "adname", "tel"]
+
+
+def city_bbox_gcj(city_cfg: dict) -> tuple[float, float, float, float]:
+    """The city's WGS-84 bbox as a GCJ-02 rectangle, padded by the largest GCJ shift so no
+    POI near the edge is missed."""
+    b = city_cfg["bbox"]
+    lo = wgs84_to_gcj02(b["min_lng"], b["min_lat"])
+    hi = wgs84_to_gcj02(b["max_lng"], b["max_lat"])
+    pad = 0.01
+    return (float(lo[0]) - pad, float(lo[1]) - pad, float(hi[0]) + pad, float(hi[1]) + pad)
+
+
+def _flat(value) -> str | None:
+    if value is None or value == []:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def extract(period: str, city: str | None = None, qps: float | None = None) -> dict:
+    """Harvest every POI of the mapped typecodes, one checkpointed map cell at a time. A
+    quota stop keeps every finished cell and resumes from there on the next run."""
+    month = Month.parse(period)
+    cfg = refdata.load_city(city)
+    conn_info = settings.get_connection("amap_api")
+    types = sorted(set(refdata.load_amap_typecodes()["typecode"]))
+    engine = get_engine()
+    with engine.begin() as conn:
+        load = loads.begin(conn, SOURCE, month, ("raw.poi",))
+    done = list(load.checkpoint.get("done_cells", []))
+
+    def on_cell(cell_id: str, raws: list[dict]) -> None:
+        df = pd.DataFrame([{
+            "load_id": load.load_id, "cell_id": cell_id, "seq": i, "poi_id": _flat(p.get("id")),
+            "name": _flat(p.get("name")), "type": _flat(p.get("type")), "typecode": _flat(p.get("typecode")),
+            "address": _flat(p.get("address")), "location": _flat(p.get("location")),
+            "adcode": _flat(p.get("adcode")), "adname": _flat(p.get("adname")), "tel": _flat(p.get("tel")),
+        } for i, p in enumerate(raws)], columns=RAW_COLUMNS)
+        done.append(cell_id)
+        with engine.begin() as conn:
+            replace_rows(conn, "raw.poi", df, "load_id = :l AND cell_id = :c", {"l": load.load_id, "c": cell_id})
+            loads.checkpoint(conn, load.load_id, {"done_cells": done})
+
+    qps = qps if qps is not None else float(conn_info.extra.get("qps", 0) or 0) or None
+    try:
+        summary = harvest(conn_info.base_url, conn_info.password or "", city_bbox_gcj(cfg), types,
+                          qps=qps, done_cells=done, on_cell=on_cell, log=log.info)
+    except AmapQuotaError as exc:
+        with engine.begin() as conn:
+            loads.set_status(conn, load.load_id, "stopped_by_quota", details={"quota_infocode": exc.infocode})
+        raise
+    except Exception:
+        with engine.begin() as conn:
+            loads.set_status(conn, load.load_id, "failed")
+        raise
+    with engine.begin() as conn:
+        received = conn.execute(sa.text("SELECT count(*) FROM raw.poi WHERE load_id = :l"), {"l": load.load_id}).scalar()
+        loads.set_status(conn, load.load_id, "extracted", rows_received=received,
+                         details={k: summary[k] for k in ("leaf_cells", "queries", "split_cells")
+                                  if k in summary} | {"truncated_cells": len(summary.get("truncated_cells") or [])})
+    return {"load_id": load.load_id, "pois": int(received), "cells": summary.get("leaf_cells"),
+            "queries": summary.get("queries")}
+
+
+STAGING_COLUMNS = ["snapshot_date", "poi_id", "load_id", "name", "typecode", "typecodes", "category_code",
+                   "lng", "lat", "lng_gcj", "lat_gcj", "address", "adcode", "community_code"]
+
+
+def transform(raw: pd.DataFrame, snapshot_date, load_id: str, city: str | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse, convert, categorise and locate raw POIs; quarantine the ones we can't trust."""
+    import json
+
+    cfg = refdata.load_city(city)
+    records = raw.to_dict("records")
+    parsed = pd.DataFrame(parse_pois([{
+        "id": r["poi_id"], "name": r["name"], "type": r["type"], "typecode": r["typecode"],
+        "address": r["address"], "location": r["location"], "adcode": r["adcode"], "adname": r["adname"],
+        "tel": r["tel"]} for r in records]))
+    if parsed.empty:
+        parsed = pd.DataFrame(columns=["id", "name", "typecode", "typecodes", "lng", "lat", "lng_gcj", "lat_gcj",
+                                       "address", "adcode"])
+    parsed["seq"] = range(len(parsed))
+    b = cfg["bbox"]
+    problems = []
+    no_loc = parsed["lng"].isna()
+    problems += [(i, "bad_location", "location", f"location {raw.at[i, 'location']!r} is not 'lng,lat'") for i in parsed.index[no_loc]]
+    outside = ~no_loc & ~(parsed["lng"].between(b["min_lng"], b["max_lng"]) & parsed["lat"].between(b["min_lat"], b["max_lat"]))
+    problems += [(i, "outside_city", "location", f"({parsed.at[i, 'lng']:.5f}, {parsed.at[i, 'lat']:.5f}) is outside the city bbox") for i in parsed.index[outside]]
+    no_name = parsed["name"].isna()
+    problems += [(i, "missing_field", "name", "name is empty") for i in parsed.index[no_name]]
+    dup = parsed.duplicated(subset=["id"], keep="first") & parsed["id"].notna()
+    problems += [(i, "duplicate", "id", f"POI {parsed.at[i, 'id']} returned more than once") for i in parsed.index[dup]]
+    no_id = parsed["id"].isna()
+    problems += [(i, "missing_field", "id", "POI id is empty") for i in parsed.index[no_id]]
+    quarantine = pd.DataFrame([{
+        "load_id": load_id, "poi_id": parsed.at[i, "id"] or f"row-{i}", "seq": int(i), "reason_code": code,
+        "field": field, "message": msg, "record": json.dumps(records[i], ensure_ascii=False, default=str),
+    } for i, code, field, msg in problems], columns=["load_id", "poi_id", "seq", "reason_code", "field", "message", "record"])
+    good = parsed.drop(index=sorted({p[0] for p in problems}))
+    lookup = categorise.typecode_lookup(refdata.load_amap_typecodes())
+    good = good.assign(
+        snapshot_date=snapshot_date, load_id=load_id, poi_id=good["id"],
+        category_code=good["typecodes"].map(lookup),
+        community_code=locate.nearest_community(good["lng"], good["lat"], citydata.population_points(city))
+        if len(good) else [],
+    )
+    return good, quarantine
+
+
+def validate(period: str, city: str | None = None) -> dict:
+    month = Month.parse(period)
+    lid = loads.load_id(SOURCE, month)
+    engine = get_engine()
+    with engine.connect() as conn:
+        raw = pd.read_sql(sa.text("SELECT * FROM raw.poi WHERE load_id = :l ORDER BY cell_id, seq"), conn,
+                          params={"l": lid})
+    good, quarantine = transform(raw, month.end, lid, city)
+    checks = gx_runner.validate_dataframe(good[STAGING_COLUMNS], "staging_poi")
+    unmapped = good.loc[good["category_code"].isna(), "typecode"].value_counts().head(20).to_dict()
+    with engine.begin() as conn:
+        replace_rows(conn, "quarantine.poi", quarantine, "load_id = :l", {"l": lid})
+        dq = results.store(conn, str(month), SOURCE, "staging.poi", checks)
+        gx_runner.enforce(checks)
+        replace_rows(conn, "staging.poi", good, "snapshot_date = :d", {"d": month.end}, STAGING_COLUMNS)
+        loads.set_status(conn, lid, "validated", rows_accepted=len(good), rows_quarantined=len(quarantine),
+                         details={"unmapped_typecodes": unmapped,
+                                  "unmapped_share": round(float(good["category_code"].isna().mean()) if len(good) else 0, 4)})
+    return {"accepted": len(good), "quarantined": len(quarantine),
+            "unmapped": int(good["category_code"].isna().sum()), "dq_failed": dq["failed"]}
+
+
+def publish(period: str) -> dict:
+    month = Month.parse(period)
+    engine = get_engine()
+    with engine.begin() as conn:
+        run_sql_file(conn, "core/publish_outlet_location.sql", snapshot_date=month.end)
+        loads.set_status(conn, loads.load_id(SOURCE, month), "succeeded")
+        n = conn.execute(sa.text("SELECT count(*) FROM core.outlet_location WHERE snapshot_date = :d"),
+                         {"d": month.end}).scalar()
+    return {"located_outlets": int(n)}

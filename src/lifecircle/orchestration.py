@@ -1,0 +1,37 @@
+"""What DAG tasks need from a run, read from the task context without importing Airflow.
+
+The package stays Airflow-free; these helpers only read the mapping Airflow hands a task."""
+from __future__ import annotations
+
+from lifecircle.period import resolve_month
+
+ASSET_URIS = {
+    "registrations": "lifecircle://warehouse/core/outlet_history",
+    "pois": "lifecircle://warehouse/core/outlet_location",
+    "surveys": "lifecircle://warehouse/core/circle_survey",
+    "coverage": "lifecircle://warehouse/mart/coverage_indicator",
+    "report": "lifecircle://reports/monthly",
+}
+
+
+def asset_periods(triggering_asset_events) -> list[str]:
+    """Periods carried in the ``extra`` of the asset events that triggered a run."""
+    periods = []
+    for events in (triggering_asset_events or {}).values():
+        for event in events:
+            period = (getattr(event, "extra", None) or {}).get("period")
+            if period:
+                periods.append(period)
+    return periods
+
+
+def period_from_context(context) -> str:
+    """The run's reporting month: ``month`` param, then asset events, then logical date."""
+    params = context.get("params") or {}
+    dag_run = context.get("dag_run")
+    return str(resolve_month(
+        params.get("month"),
+        context.get("logical_date"),
+        asset_periods(context.get("triggering_asset_events")),
+        getattr(dag_run, "run_after", None),
+    ))

@@ -1,0 +1,1 @@
+"""Monthly progress tracking (Tianshui plan 七(四)) and the report."""

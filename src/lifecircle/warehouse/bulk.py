@@ -1,0 +1,48 @@
+"""Bulk writes with PostgreSQL COPY (never row-by-row inserts)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pandas as pd
+import sqlalchemy as sa
+
+
+def _cell(value) -> str:
+    """One CSV field for COPY: NULL as \\N, arrays as PostgreSQL array literals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+        return r"\N"
+    if isinstance(value, (list, tuple)):
+        return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value)
+
+
+def copy_rows(conn: sa.Connection, table: str, df: pd.DataFrame, columns: list[str] | None = None) -> int:
+    """COPY ``df`` (its ``columns``) into ``table``; returns the row count."""
+    columns = columns or list(df.columns)
+    if df.empty:
+        return 0
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in df[columns].itertuples(index=False, name=None):
+        writer.writerow([_cell(v) for v in row])
+    buf.seek(0)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+    return len(df)
+
+
+def replace_rows(conn: sa.Connection, table: str, df: pd.DataFrame, where: str, params: dict,
+                 columns: list[str] | None = None) -> int:
+    """Delete the slice ``where`` of ``table`` and COPY ``df`` in its place — the
+    idempotent write every task uses (a re-run replaces its own slice)."""
+    conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
+    return copy_rows(conn, table, df, columns)
