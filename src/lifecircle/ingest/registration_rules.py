@@ -15,6 +15,11 @@ RAW_FIELDS = ("uscc", "name", "address", "industry_code", "business_scope", "est
               "status", "approved_date", "updated_at", "district_adcode")
 
 
+def _plain(value):
+    """JSON-safe value: pandas' missing markers become null."""
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
 def _strict_date(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
 
@@ -56,7 +61,7 @@ def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     quarantine = pd.DataFrame([{
         "load_id": df.at[i, "load_id"], "page_no": int(df.at[i, "page_no"]), "row_no": int(df.at[i, "row_no"]),
         "reason_code": code, "field": field, "message": msg,
-        "record": json.dumps({k: df.at[i, k] for k in RAW_FIELDS}, ensure_ascii=False),
+        "record": json.dumps({k: _plain(df.at[i, k]) for k in RAW_FIELDS}, ensure_ascii=False),
     } for i, code, field, msg in problems], columns=["load_id", "page_no", "row_no", "reason_code", "field",
                                                     "message", "record"])
     quarantine = quarantine.drop_duplicates(subset=["load_id", "page_no", "row_no", "reason_code"])
