@@ -92,6 +92,19 @@ def run_dag(dag_id: str, month: Month, env: dict, log_dir: Path) -> None:
     _say(f"  {dag_id:28s} ok  ({took:.0f}s, log {log_path})")
 
 
+def drop_sample_uploads(month: Month, seed: int) -> None:
+    """Put the month's survey files into the landing folder, as circles would send them."""
+    from lifecircle import refdata
+    from lifecircle.surveys.samples import make_sample_uploads
+
+    comms = refdata.load_communities().set_index("community_code")["name"]
+    members = refdata.load_circle_members()
+    circles = [{"circle_code": c.circle_code, "name": c.name,
+                "communities": [comms[m] for m in members.loc[members["circle_code"] == c.circle_code, "community_code"]]}
+               for c in refdata.load_circles().itertuples()]
+    make_sample_uploads(settings.landing_dir(), circles, month.end, seed)
+
+
 def cmd_demo(args) -> int:
     from lifecircle.devservers import AmapServer, RegistryServer
     from lifecircle.warehouse import embedded
@@ -101,10 +114,6 @@ def cmd_demo(args) -> int:
     months = [Month.parse(args.month).shift(i - args.months + 1) for i in range(args.months)]
     city_dir = ensure_sample_city(args.seed)
     _say(f"warehouse: {embedded.ensure_warehouse_connection()}")
-    landing = settings.landing_dir()
-    for f in sorted((city_dir / "uploads").glob("*")):
-        if f.is_file() and not (landing / f.name).exists():
-            shutil.copyfile(f, landing / f.name)
     env = airflow_env()
     ensure_airflow_db(env)
     registry = RegistryServer(city_dir / "registry" / "registrations.jsonl", DEMO_TOKEN).start()
@@ -115,6 +124,7 @@ def cmd_demo(args) -> int:
                 os.environ["AIRFLOW_CONN_AMAP_API"] = f"http://:{DEMO_KEY}@127.0.0.1:{amap.port}"
                 env.update({k: os.environ[k] for k in os.environ if k.startswith(("AIRFLOW_CONN_", "LIFECIRCLE_"))})
                 _say(f"month {month}:")
+                drop_sample_uploads(month, args.seed)
                 for dag_id in DAG_ORDER:
                     run_dag(dag_id, month, env, settings.state_dir() / "logs" / str(month))
     finally:

@@ -73,6 +73,15 @@ def _datestr(v: Any) -> str | None:
     return v[:10] if isinstance(v, str) and v else None
 
 
+def type_prefix(code: str) -> str:
+    """AMap type-code semantics: trailing ``00`` pairs widen a code to its category."""
+    if len(code) == 6 and code.endswith("0000"):
+        return code[:2]
+    if len(code) == 6 and code.endswith("00"):
+        return code[:4]
+    return code
+
+
 class AmapServer(BackgroundHTTPServer):
     """Serve ``pois.jsonl`` (one AMap v5 POI per line, GCJ-02 ``location``)."""
 
@@ -138,7 +147,11 @@ class AmapServer(BackgroundHTTPServer):
     # the query itself -----------------------------------------------------------------
     def search(self, rect: tuple[float, float, float, float], types: tuple[str, ...] = ()
                ) -> list[dict]:
-        """Every matching POI in the half-open rectangle, in file order, capped at ``cap``."""
+        """Every matching POI in the half-open rectangle, in file order, capped at ``cap``.
+
+        Type codes work as AMap's do: ``050000`` (a big category) matches every 05xxxx,
+        ``050300`` (a mid category) every 0503xx, anything else is a prefix."""
+        types = tuple(type_prefix(t) for t in types)
         min_lng, min_lat, max_lng, max_lat = rect
         i0 = int(np.searchsorted(self._lng, min_lng, side="left"))
         i1 = int(np.searchsorted(self._lng, max_lng, side="left"))

@@ -45,11 +45,11 @@ def categorise_registrations(df: pd.DataFrame, gbt4754: pd.DataFrame, keywords: 
                      category_rule=rule.astype("object").where(rule.notna(), None))
 
 
-def typecode_lookup(amap: pd.DataFrame):
+def typecode_lookup(amap: pd.DataFrame, *, exact_only: bool = False):
     """A function [typecodes] -> category_code: exact 6-digit code first, then 4-digit
-    prefix, trying the POI's codes in order."""
+    prefix (unless ``exact_only``), trying the POI's codes in order."""
     exact = {r.typecode: r.category_code for r in amap.itertuples() if len(r.typecode) == 6}
-    prefix = {r.typecode: r.category_code for r in amap.itertuples() if len(r.typecode) == 4}
+    prefix = {} if exact_only else {r.typecode: r.category_code for r in amap.itertuples() if len(r.typecode) == 4}
 
     def lookup(typecodes) -> str | None:
         for tc in typecodes or []:
@@ -61,3 +61,16 @@ def typecode_lookup(amap: pd.DataFrame):
         return None
 
     return lookup
+
+
+def categorise_pois(typecodes: pd.Series, names: pd.Series, amap: pd.DataFrame, keywords: pd.DataFrame) -> pd.Series:
+    """Category of each POI: an exact typecode, else a name keyword, else a typecode prefix.
+
+    A keyword beats a prefix because AMap files specific shops under generic codes
+    (红星生鲜超市 is 060400 超市, but it is a fresh-food store)."""
+    exact = typecodes.map(typecode_lookup(amap, exact_only=True))
+    keyword = names.map(keyword_matcher(keywords, "name"))
+    prefix = typecodes.map(typecode_lookup(amap))
+    out = exact.where(exact.notna(), keyword)
+    out = out.where(out.notna(), prefix)
+    return out.astype("object").where(out.notna(), None)

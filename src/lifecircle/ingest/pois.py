@@ -31,6 +31,18 @@ def city_bbox_gcj(city_cfg: dict) -> tuple[float, float, float, float]:
     return (float(lo[0]) - pad, float(lo[1]) - pad, float(hi[0]) + pad, float(hi[1]) + pad)
 
 
+# AMap big categories holding every business category we track: 05 catering (breakfast),
+# 06 shopping, 07 life services, 08 sports & leisure, 09 medical, 14 education & culture.
+DEFAULT_HARVEST_TYPES = ("050000", "060000", "070000", "080000", "090000", "140000")
+
+
+def harvest_types(city_cfg: dict) -> list[str]:
+    """Type codes to harvest: the city's ``amap_harvest_types`` or the default families.
+    Broad families, not just mapped codes, so keyword-recognised outlets (早餐, 家政, 回收)
+    are harvested too."""
+    return list(city_cfg.get("amap_harvest_types") or DEFAULT_HARVEST_TYPES)
+
+
 def _flat(value) -> str | None:
     if value is None or value == []:
         return None
@@ -43,7 +55,7 @@ def extract(period: str, city: str | None = None, qps: float | None = None) -> d
     month = Month.parse(period)
     cfg = refdata.load_city(city)
     conn_info = settings.get_connection("amap_api")
-    types = sorted(set(refdata.load_amap_typecodes()["typecode"]))
+    types = harvest_types(cfg)
     engine = get_engine()
     with engine.begin() as conn:
         load = loads.begin(conn, SOURCE, month, ("raw.poi",))
@@ -118,10 +130,11 @@ def transform(raw: pd.DataFrame, snapshot_date, load_id: str, city: str | None =
         "field": field, "message": msg, "record": json.dumps(records[i], ensure_ascii=False, default=str),
     } for i, code, field, msg in problems], columns=["load_id", "poi_id", "seq", "reason_code", "field", "message", "record"])
     good = parsed.drop(index=sorted({p[0] for p in problems}))
-    lookup = categorise.typecode_lookup(refdata.load_amap_typecodes())
+    category = categorise.categorise_pois(good["typecodes"], good["name"], refdata.load_amap_typecodes(),
+                                          refdata.load_keywords())
     good = good.assign(
         snapshot_date=snapshot_date, load_id=load_id, poi_id=good["id"],
-        category_code=good["typecodes"].map(lookup),
+        category_code=category,
         community_code=locate.nearest_community(good["lng"], good["lat"], citydata.population_points(city))
         if len(good) else [],
     )

@@ -114,7 +114,7 @@ def shop_names(category: np.ndarray, brand_disp: np.ndarray, chain: np.ndarray,
     cm = np.nonzero(chain)[0]
     if len(cm):
         # k-th outlet of the same brand at the same place (stable, in outlet order)
-        _, grp = np.unique(brand_disp[cm] + "\t" + place[cm], return_inverse=True)
+        grp = pd.factorize(brand_disp[cm] + "\t" + place[cm], sort=False)[0]
         order = np.argsort(grp, kind="stable")
         g_sorted = grp[order]
         first = np.r_[0, np.nonzero(g_sorted[1:] != g_sorted[:-1])[0] + 1]

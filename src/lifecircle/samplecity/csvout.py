@@ -2,54 +2,67 @@
 
 Why not ``DataFrame.to_csv``: for a bench city (a million outlets, half a million
 network nodes) pandas spent most of its time converting and formatting cell by cell.
-Here each column is turned into text once (floats are pre-rounded by the caller and
-written with ``repr``, the shortest round-trip form; booleans as ``true``/``false`` as
-in ``config/``; missing values as empty cells) and each row is one ``%``-format.
-Text cells are quoted only when they contain a comma, quote or line break (RFC 4180).
+Arrow's C++ writer does the same job in a fraction of the time. Format, matching the
+files under ``config/``: UTF-8, ``\\n`` line ends, an unquoted header, no quotes
+around values, booleans as ``true``/``false``, missing values as empty cells, dates as
+ISO ``YYYY-MM-DD``, floats in shortest round-trip form (callers round them first). A
+text cell with a comma, quote or line break cannot be written unquoted; then the file
+falls back to a pure-Python writer that quotes just those cells (RFC 4180).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 _NEEDS_QUOTES = (",", '"', "\n", "\r")
+
+
+def _arrow(values) -> pa.Array:
+    a = np.asarray(values)
+    if a.dtype == object:
+        vals = a.tolist()
+        if not set(map(type, vals)) <= {str}:
+            vals = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in vals]
+        return pa.array(vals, type=pa.string())
+    if np.issubdtype(a.dtype, np.datetime64):
+        return pa.array(a.astype("datetime64[D]"), type=pa.date32())
+    if a.dtype.kind == "U":
+        return pa.array(a, type=pa.string())
+    return pa.array(a, from_pandas=True)  # NaN -> null (empty cell)
 
 
 def _quote(v: str) -> str:
     return '"' + v.replace('"', '""') + '"' if any(c in v for c in _NEEDS_QUOTES) else v
 
 
-def _cells(values) -> list[str]:
-    a = np.asarray(values)
-    if a.dtype == bool:
-        return np.where(a, "true", "false").tolist()
-    if np.issubdtype(a.dtype, np.integer):
-        return list(map(str, a.tolist()))
-    if np.issubdtype(a.dtype, np.floating):
-        return ["" if v != v else repr(v) for v in a.tolist()]
-    if np.issubdtype(a.dtype, np.datetime64):
-        s = np.datetime_as_string(a.astype("datetime64[D]"), unit="D")
-        return np.where(np.isnat(a), "", s).tolist()
-    vals = ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in a.tolist()]
-    joined = "".join(vals)
-    if any(c in joined for c in _NEEDS_QUOTES):
-        vals = [_quote(v) for v in vals]
-    return vals
-
-
 def write_csv(path: Path, columns: dict[str, object]) -> None:
-    """Write ``{header: column}`` to ``path`` (UTF-8, ``\\n`` line ends, header row)."""
+    """Write ``{header: column}`` to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cols = [_cells(v) for v in columns.values()]
-    template = ",".join(["%s"] * len(cols))
+    table = pa.table({k: _arrow(v) for k, v in columns.items()})
+    header = ",".join(_quote(str(k)) for k in columns) + "\n"
+    try:
+        with path.open("wb") as f:
+            f.write(header.encode("utf-8"))
+            pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    except pa.ArrowInvalid:  # a cell needs quotes
+        _write_python(path, header, table)
+
+
+def _write_python(path: Path, header: str, table: pa.Table) -> None:
+    cols = []
+    for col in table.columns:
+        if pa.types.is_boolean(col.type):
+            cells = ["" if v is None else ("true" if v else "false") for v in col.to_pylist()]
+        else:  # arrow's own text for numbers and dates, quoted text where needed
+            text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+            cells = ["" if v is None else _quote(v) for v in text.to_pylist()]
+        cols.append(cells)
     with path.open("w", encoding="utf-8", newline="\n") as f:
-        f.write(",".join(_quote(str(k)) for k in columns) + "\n")
-        if not cols:
-            return
-        rows = list(zip(*cols))
-        for start in range(0, len(rows), 200_000):
-            chunk = rows[start:start + 200_000]
-            f.write("\n".join([template % r for r in chunk]))
-            f.write("\n")
+        f.write(header)
+        for row in zip(*cols):
+            f.write(",".join(row) + "\n")

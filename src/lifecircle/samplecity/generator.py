@@ -19,6 +19,7 @@ import json
 import logging
 import time
 import zlib
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -213,7 +214,7 @@ def generate_city(out_dir, seed: int = 2023, city: str = "tianshui", n_communiti
                 (o["lng"], o["lat"]))
     n_out = len(o["outlet_id"])
     closed = int((~np.isnat(o["close_date"])).sum())
-    cat_codes, cat_counts = np.unique(o["category_code"].astype(str), return_counts=True)
+    by_cat = Counter(o["category_code"].tolist())
     files = {}
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
@@ -235,7 +236,7 @@ def generate_city(out_dir, seed: int = 2023, city: str = "tianshui", n_communiti
             "registry_lines": reg.counts["lines"], "amap_lines": pois.counts["lines"],
         },
         "outlets": {
-            "by_category": {str(k): int(v) for k, v in zip(cat_codes, cat_counts)},
+            "by_category": {k: int(by_cat[k]) for k in sorted(by_cat)},
             "chain_share": round(float(o["chain"].mean()), 4) if n_out else 0.0,
             "closed_share": round(closed / n_out, 4) if n_out else 0.0,
             "gaps": outlets.stats,

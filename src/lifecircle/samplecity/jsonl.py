@@ -4,9 +4,10 @@ Why not ``json.dumps`` per record: a bench city has a million registrations and 
 many POIs, and building a dict plus dumping it per line dominated the run time. Here
 each line is one ``%``-format of a fixed template. A column whose values are all plain
 strings needing no escaping is put in the template as ``"%s"`` and passed through as
-is; other columns become JSON tokens first (``json.dumps`` where needed); a
-``Constant`` goes into the template itself. Lines that leave a key out (``ABSENT``)
-take a slow path. Output is plain JSON (``ensure_ascii=False``, ``", "``/``": "``
+is; ``Raw`` columns are ready-made tokens; other columns become JSON tokens first
+(``json.dumps`` where needed); a ``Constant`` goes into the template itself. The few
+dirty cells (null, empty, missing key) come as per-row overrides and only those
+lines are rebuilt. Output is plain JSON (``ensure_ascii=False``, ``", "``/``": "``
 separators like ``json.dumps``), byte-for-byte deterministic.
 """
 from __future__ import annotations
@@ -55,22 +56,17 @@ def _safe(strings: list[str]) -> bool:
     return joined.isprintable() and '"' not in joined and "\\" not in joined
 
 
-def _column(vals: list) -> tuple[str, list, dict]:
-    """(template slot, per-line values, {row: token} for rows the template cannot hold).
+class Raw:
+    """A column given as ready JSON tokens (e.g. built with numpy: ``'"' + s + '"'``)."""
 
-    Mostly-text columns keep the fast ``"%s"`` slot; their few other values (None,
-    ``[]``, ``ABSENT`` ...) become exceptions and those rows are rebuilt one by one.
-    """
-    types = set(map(type, vals))
-    all_str = types <= {str}
-    strings = vals if all_str else [v for v in vals if type(v) is str]
-    if _safe(strings):
-        if all_str:
-            return '"%s"', vals, {}
-        if len(strings) >= 0.95 * len(vals):
-            exc = {i: _token(v) for i, v in enumerate(vals) if type(v) is not str}
-            return '"%s"', [v if type(v) is str else "" for v in vals], exc
-        return "%s", [('"' + v + '"') if type(v) is str else _token(v) for v in vals], {}
+    def __init__(self, tokens):
+        self.tokens = tokens
+
+
+def _column(vals: list) -> tuple[str, list]:
+    """(template slot, per-line values) for one column of Python values."""
+    if set(map(type, vals)) <= {str} and _safe(vals):
+        return '"%s"', vals
     cache: dict = {}
     out = []
     for v in vals:
@@ -81,41 +77,47 @@ def _column(vals: list) -> tuple[str, list, dict]:
             out.append(t)
         else:
             out.append(_token(v))
-    return "%s", out, {}
+    return "%s", out
 
 
-def encode_records(columns: dict[str, object]) -> list[str]:
-    """One JSON object per row from ``{key: column values | Constant}``."""
-    keys, slots, cols, excs = [], [], [], []
+def encode_records(columns: dict[str, object], overrides: dict[int, dict] | None = None) -> list[str]:
+    """One JSON object per row from ``{key: values | Raw | Constant}``.
+
+    ``overrides`` = ``{row: {key: value}}`` replaces single cells (``ABSENT`` drops the
+    key); it is how a few dirty cells are written without slowing down whole columns.
+    """
+    keys, slots, cols = [], [], []
     for key, values in columns.items():
-        keys.append(json.dumps(key, ensure_ascii=False))
+        keys.append(key)
         if isinstance(values, Constant):
             slots.append(json.dumps(values.value, ensure_ascii=False))
             cols.append(None)
-            excs.append({})
-            continue
-        vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        slot, col, exc = _column(vals)
-        if ABSENT in col:
-            exc.update({i: ABSENT for i, t in enumerate(col) if t is ABSENT})
-        slots.append(slot)
-        cols.append(col)
-        excs.append(exc)
+        elif isinstance(values, Raw):
+            slots.append("%s")
+            cols.append(values.tokens.tolist() if isinstance(values.tokens, np.ndarray) else list(values.tokens))
+        else:
+            vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+            slot, col = _column(vals)
+            slots.append(slot)
+            cols.append(col)
+    kjs = [json.dumps(k, ensure_ascii=False) for k in keys]
     data = [c for c in cols if c is not None]
     if not data:
         return []
     template = "{" + ", ".join(
-        f"{k}: " + (s.replace("%", "%%") if c is None else s) for k, s, c in zip(keys, slots, cols)) + "}"
+        f"{k}: " + (s.replace("%", "%%") if c is None else s) for k, s, c in zip(kjs, slots, cols)) + "}"
     lines = [template % row for row in zip(*data)]
-    for i in sorted(set().union(*excs)):
+    for i, cells in sorted((overrides or {}).items()):
         parts = []
-        for k, s, c, e in zip(keys, slots, cols, excs):
-            if c is None:
+        for key, k, s, c in zip(keys, kjs, slots, cols):
+            if key in cells:
+                v = cells[key]
+                if v is not ABSENT:
+                    parts.append(f"{k}: {_token(v) if type(v) is not str else json.dumps(v, ensure_ascii=False)}")
+            elif c is None:
                 parts.append(f"{k}: {s}")
-                continue
-            tok = e[i] if i in e else s % c[i]
-            if tok is not ABSENT:
-                parts.append(f"{k}: {tok}")
+            else:
+                parts.append(f"{k}: {s % c[i]}")
         lines[i] = "{" + ", ".join(parts) + "}"
     return lines
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lifecircle.geo import wgs84_to_gcj02
-from lifecircle.samplecity.jsonl import Constant, encode_records
+from lifecircle.samplecity.jsonl import Constant, Raw, encode_records
 
 LISTED_SHARE = 0.90
 UNMAPPED_SHARE = 0.03
@@ -195,7 +195,9 @@ def build_pois(o: dict[str, np.ndarray], profile, rng: np.random.Generator) -> P
         typecode[i] = same_top[0] if same_top else generic[int(rng.integers(0, len(generic)))]
     type_name = np.array([t.type_name(c, b if ch else "") for c, b, ch in zip(typecode, brand, chain)], dtype=object)
     # multi-code POIs (not dirt): primary|companion
-    multi = np.nonzero((rng.uniform(size=k) < MULTI_CODE_SHARE) & ~np.isin(np.arange(k), unm))[0]
+    is_unm = np.zeros(k, dtype=bool)
+    is_unm[unm] = True
+    multi = np.nonzero((rng.uniform(size=k) < MULTI_CODE_SHARE) & ~is_unm)[0]
     n_multi = 0
     for i in multi:
         comp = COMPANION.get(cats[i])
@@ -211,21 +213,20 @@ def build_pois(o: dict[str, np.ndarray], profile, rng: np.random.Generator) -> P
     glng, glat = wgs84_to_gcj02(o["lng"][listed], o["lat"][listed])
     glng, glat = np.round(glng, 6), np.round(glat, 6)
     location = [f"{a:.6f},{b:.6f}" for a, b in zip(glng, glat)]
-    address = (o["road"][listed]
-               + o["house_no"][listed].astype(str).astype(object) + "号")
-    address[rng.uniform(size=k) < NO_ADDRESS_SHARE] = None
+    address = o["road"][listed] + o["house_no"][listed].astype(str).astype(object) + "号"
+    no_address = np.nonzero(rng.uniform(size=k) < NO_ADDRESS_SHARE)[0]
     tel = _tel(k, profile.citycode, rng)
+    tel_tok = np.where(tel == None, "[]", '"' + tel.astype(str).astype(object) + '"')  # noqa: E711
     open_s = np.datetime_as_string(o["open_date"].astype("datetime64[D]")[listed], unit="D")
     close_arr = o["close_date"].astype("datetime64[D]")[listed]
-    close_s = np.where(np.isnat(close_arr), None,
-                       np.datetime_as_string(close_arr, unit="D").astype(object)).astype(object)
-    empty = []
+    close_tok = np.where(np.isnat(close_arr), "null",
+                         '"' + np.datetime_as_string(close_arr, unit="D").astype(object) + '"')
     base = encode_records({
         "id": ids.astype(object),
         "name": name,
         "type": type_name,
         "typecode": typecode,
-        "address": [a if a is not None else empty for a in address],
+        "address": address,
         "location": location,
         "pcode": Constant(profile.province_code),
         "pname": Constant(profile.province),
@@ -233,31 +234,31 @@ def build_pois(o: dict[str, np.ndarray], profile, rng: np.random.Generator) -> P
         "cityname": Constant(profile.name),
         "adcode": o["district_code"][listed],
         "adname": o["district_name"][listed],
-        "tel": [x if x is not None else empty for x in tel],
+        "tel": Raw(tel_tok),
         "biz_ext": Constant({}),
         "_open_date": open_s.astype(object),
-        "_close_date": close_s,
+        "_close_date": Raw(close_tok),
         "_outlet_id": o["outlet_id"][listed],
-    })
+    }, {int(i): {"address": []} for i in no_address})
     # duplicates right after their original (only clean POIs are duplicated)
-    clean = np.setdiff1d(np.arange(k), unm)
+    clean = np.nonzero(~is_unm)[0]
     n_dup = min(len(clean), max(MIN_DUPLICATES, int(round(DUPLICATE_SHARE * k)))) if k >= 100 else 0
     dup = np.sort(rng.choice(clean, size=n_dup, replace=False)) if n_dup else clean[:0]
     rep = np.ones(k, dtype=np.int64)
     rep[dup] = 2
     final = np.repeat(np.arange(k), rep)
-    lines = [base[i] for i in final]
+    lines = [base[i] for i in final.tolist()]
     out_ids = o["outlet_id"][listed]
     is_copy = np.zeros(len(final), dtype=bool)
     is_copy[1:] = final[1:] == final[:-1]
-    unm_set = set(unm.tolist())
-    rows = []
-    for pos, i in enumerate(final):
-        if is_copy[pos]:
-            rows.append(("amap", pos + 1, "duplicate", "", out_ids[i]))
-        elif i in unm_set:
-            rows.append(("amap", pos + 1, "unmapped_typecode", typecode[i], out_ids[i]))
-    dirt = pd.DataFrame(rows, columns=["source", "line_no", "kind", "detail", "outlet_id"])
+    flagged = np.nonzero(is_copy | is_unm[final])[0]
+    fi = final[flagged]
+    dirt = pd.DataFrame({
+        "source": "amap", "line_no": flagged + 1,
+        "kind": np.where(is_copy[flagged], "duplicate", "unmapped_typecode"),
+        "detail": np.where(is_copy[flagged], "", typecode[fi].astype(str)),
+        "outlet_id": out_ids[fi],
+    }, columns=["source", "line_no", "kind", "detail", "outlet_id"])
     poi_id = np.full(n, "", dtype=object)
     poi_id[listed] = ids
     all_glng = np.full(n, np.nan)

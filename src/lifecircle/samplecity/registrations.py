@@ -106,14 +106,14 @@ def make_uscc(entity: np.ndarray, district: np.ndarray, rng: np.random.Generator
     body[:, 0] = np.where(use_l, USCC_CHARSET.index("L"), USCC_CHARSET.index("M"))
     body[:, 1] = np.where(use_l, body[:, 1], USCC_CHARSET.index("A"))
     # uniqueness on an integer key (entity, district, body) rather than on strings
-    _, d_idx = np.unique(district, return_inverse=True)
+    d_idx = pd.factorize(district, sort=False)[0].astype(np.int64)
     ent = (entity == "92").astype(np.int64)
     powers = base ** np.arange(8, dtype=np.int64)
     for _ in range(100):
         key = ((body @ powers) * 2 + ent) * (int(d_idx.max(initial=0)) + 1) + d_idx
-        _, first = np.unique(key, return_index=True)
-        dup = np.ones(n, dtype=bool)
-        dup[first] = False
+        order = np.argsort(key, kind="stable")
+        dup = np.zeros(n, dtype=bool)
+        dup[order[1:][key[order][1:] == key[order][:-1]]] = True  # all but the first
         if not dup.any():
             break
         body[dup, 2:] = rng.integers(0, base, size=(int(dup.sum()), 6))
@@ -214,7 +214,9 @@ def build_registrations(o: dict[str, np.ndarray], as_of, rng: np.random.Generato
     }
 
     # dirt 2..5 on lines of other outlets; each spoiled line has exactly one problem
-    pool = np.nonzero(~np.isin(src, unmapped))[0]
+    unmapped_mask = np.zeros(n, dtype=bool)
+    unmapped_mask[unmapped] = True
+    pool = np.nonzero(~unmapped_mask[src])[0]
     pool = pool[rng.permutation(len(pool))]
     sizes = {
         "bad_check_digit": int(round(DIRT_RATES["bad_check_digit"] * L)),
@@ -239,11 +241,12 @@ def build_registrations(o: dict[str, np.ndarray], as_of, rng: np.random.Generato
         col["uscc"][m] = [c[:17] + USCC_CHARSET[b] for c, b in zip(col["uscc"][m], bad)]
         kind_of[m] = "bad_check_digit"
     m = picks["missing_field"]
+    missing: dict[int, dict] = {}  # line -> {field: ABSENT | None | ""}
     if len(m):
         fields = rng.choice(REQUIRED_FIELDS, size=len(m), p=[0.1, 0.2, 0.25, 0.2, 0.15, 0.1])
         forms = rng.choice(3, size=len(m), p=[0.5, 0.3, 0.2])
         for line, f, form in zip(m, fields, forms):
-            col[f][line] = (ABSENT, None, "")[form]
+            missing[int(line)] = {f: (ABSENT, None, "")[form]}
             detail[line] = f"{f}:{('absent', 'null', 'empty')[form]}"
         kind_of[m] = "missing_field"
     m = picks["bad_date"]
@@ -260,7 +263,7 @@ def build_registrations(o: dict[str, np.ndarray], as_of, rng: np.random.Generato
         col["status"][m] = np.asarray(UNKNOWN_STATUS_WORDS, dtype=object)[
             rng.integers(0, len(UNKNOWN_STATUS_WORDS), size=len(m))]
         kind_of[m] = "unknown_status"
-    um = np.nonzero(np.isin(src, unmapped))[0]
+    um = np.nonzero(unmapped_mask[src])[0]
     kind_of[um] = "unmapped_industry"
     detail[um] = col["industry_code"][um]
 
@@ -271,7 +274,10 @@ def build_registrations(o: dict[str, np.ndarray], as_of, rng: np.random.Generato
     rep = np.ones(L, dtype=np.int64)
     rep[dup] = 2
     final = np.repeat(order, rep[order])
-    lines = encode_records({f: col[f][final] for f in FIELDS})
+    miss_mask = np.zeros(L, dtype=bool)
+    miss_mask[list(missing)] = True
+    overrides = {int(pos): missing[int(final[pos])] for pos in np.nonzero(miss_mask[final])[0]}
+    lines = encode_records({f: col[f][final] for f in FIELDS}, overrides)  # (only clean lines are duplicated)
 
     is_dup_copy = np.zeros(len(final), dtype=bool)
     is_dup_copy[1:] = (final[1:] == final[:-1])
