@@ -77,10 +77,6 @@ def test_brand_column_no_known_brands():
     assert known.tolist() == [False, False]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: refdata.load_brands() returns `aliases` as a list (lists=('aliases',)), but brand_column "
-    "does str(row.aliases).split(';'), turning ['唐久', '唐久大卖场'] into the single alias "
-    "\"['唐久', '唐久大卖场']\" — so aliases never match in ingest.registrations.transform"))
 def test_brand_column_accepts_aliases_as_the_loader_returns_them():
     known = KNOWN.assign(aliases=[["美宜佳便利店", "Meiyijia"], ["唐久", "唐久大卖场"], []])
     brand, is_known = brand_column(pd.Series(["Meiyijia(民主路店)", "唐久大卖场第2分店", "京东便利店"]), known)

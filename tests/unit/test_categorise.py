@@ -145,3 +145,27 @@ def test_typecode_no_codes_or_unknown():
     assert lookup(None) is None
     assert lookup([]) is None
     assert lookup(["050000", "141200"]) is None
+
+
+def test_typecode_exact_only_ignores_prefixes():
+    lookup = typecode_lookup(AMAP, exact_only=True)
+    assert lookup(["060201"]) == "seven_eleven"
+    assert lookup(["060299"]) is None
+    assert lookup(["060499", "060700"]) == "wet_market"
+
+
+def test_categorise_pois_exact_then_keyword_then_prefix():
+    from lifecircle.ingest.categorise import categorise_pois
+
+    typecodes = pd.Series([["060200"], ["060499"], ["060499"], ["141200"], None, ["060200"]], index=[3, 4, 5, 6, 7, 8])
+    names = pd.Series(["老王包子铺", "菜鸟快递驿站", "红星超市", "某单位", "早餐车", None], index=[3, 4, 5, 6, 7, 8])
+    out = categorise_pois(typecodes, names, AMAP, KEYWORDS)
+    assert list(out.index) == [3, 4, 5, 6, 7, 8]
+    assert out.tolist() == [
+        "convenience_store",   # exact code beats a name keyword
+        "parcel_station",      # a name keyword beats a generic prefix
+        "supermarket",         # no keyword: the prefix
+        None,                  # nothing maps: unmapped, not guessed
+        "breakfast",           # no codes at all: keyword
+        "convenience_store",   # no name: exact code
+    ]

@@ -23,7 +23,8 @@ def brand_column(names: pd.Series, known: pd.DataFrame) -> tuple[pd.Series, pd.S
     any other name keeps its normalised form as brand."""
     pairs = []
     for row in known.itertuples():
-        for alias in [row.brand, *[a for a in str(row.aliases or "").split(";") if a]]:
+        aliases = row.aliases if isinstance(row.aliases, (list, tuple)) else str(row.aliases or "").split(";")
+        for alias in [row.brand, *[a for a in aliases if a and str(a).strip()]]:
             pairs.append((alias.strip(), row.brand))
     pairs.sort(key=lambda p: -len(p[0]))
     pattern = re.compile("|".join(re.escape(a) for a, _ in pairs)) if pairs else None

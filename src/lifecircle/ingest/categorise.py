@@ -11,7 +11,8 @@ import pandas as pd
 
 def keyword_matcher(keywords: pd.DataFrame, field: str):
     """A function text -> category_code for keywords applying to ``field`` (name|scope).
-    Longer keywords win over shorter ones (快递驿站 before 快递)."""
+    The first keyword in the text wins; where two start at the same place the longer one
+    does (快递驿站 before 快递)."""
     rows = keywords[keywords["field"].isin([field, "any"])]
     pairs = sorted(zip(rows["keyword"], rows["category_code"]), key=lambda p: -len(p[0]))
     if not pairs:

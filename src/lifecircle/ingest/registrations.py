@@ -6,13 +6,13 @@ import logging
 import pandas as pd
 import sqlalchemy as sa
 
-from lifecircle import citydata, refdata, settings
+from lifecircle import refdata, settings
 from lifecircle.ingest import brands, categorise, loads, locate
 from lifecircle.ingest.registration_rules import RAW_FIELDS, check_rows
 from lifecircle.period import Month
 from lifecircle.quality import gx_runner, results
 from lifecircle.sources.registry_api import fetch_registrations
-from lifecircle.warehouse.bulk import copy_rows, replace_rows
+from lifecircle.warehouse.bulk import replace_rows
 from lifecircle.warehouse.engine import get_engine, run_sql_file
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,15 @@ def extract(period: str, page_size: int = 500) -> dict:
             "resumed_from_page": start_page}
 
 
-def transform(raw: pd.DataFrame, city: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Row rules, categories, brands and community for raw registration rows (pure)."""
+def transform(raw: pd.DataFrame, city: str | None = None, communities: pd.DataFrame | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Row rules, categories, brands and community for raw registration rows (pure).
+    ``communities`` defaults to the city's reference list (config/cities/<city>)."""
     valid, quarantined = check_rows(raw)
     valid = categorise.categorise_registrations(valid, refdata.load_gbt4754(), refdata.load_keywords())
     valid["brand"], valid["is_known_brand"] = brands.brand_column(valid["name"], refdata.load_brands())
-    valid["community_code"] = locate.community_from_address(valid["address"], refdata.load_communities(city))
+    comms = communities if communities is not None else refdata.load_communities(city)
+    valid["community_code"] = locate.community_from_address(valid["address"], comms)
     return valid, quarantined
 
 

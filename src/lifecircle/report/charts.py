@@ -34,7 +34,8 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], targets: list[
         parts.append(f'<line class="target" x1="{left}" x2="{left + w}" y1="{yy:.1f}" y2="{yy:.1f}" '
                      f'stroke="{colour}" stroke-dasharray="6 4"/>'
                      f'<text x="{left + w}" y="{yy - 4:.1f}" font-size="11" text-anchor="end" fill="{colour}">{escape(label)}</text>')
-    colours = ["#1f6fb2", "#d9822b", "#2a9d55", "#8e44ad"]
+    palette = ["#1f6fb2", "#d9822b", "#2a9d55", "#8e44ad", "#16a085", "#7f8c8d"]
+    colours = [palette[i % len(palette)] for i in range(len(series))]
     for (name, pts), colour in zip(series.items(), colours):
         pts = [(p, v) for p, v in sorted(pts) if v is not None]
         if not pts:

@@ -76,7 +76,9 @@ def assign_brands(category: np.ndarray, brands: pd.DataFrame, rng: np.random.Gen
     """
     n = len(category)
     by_cat = {c: g for c, g in brands.groupby("category_code", sort=False)}
-    base = np.array([CHAIN_PROPENSITY.get(c, 0.1) if c in by_cat else 0.0 for c in category])
+    cat_i, cat_u = pd.factorize(category)
+    base = np.array([CHAIN_PROPENSITY.get(c, 0.1) if c in by_cat else 0.0 for c in cat_u])[cat_i]
+    cat_pos = {c: i for i, c in enumerate(cat_u)}
     total = base.sum()
     scale = CHAIN_SHARE * n / total if total > 0 else 0.0
     p = np.minimum(base * scale, MAX_CHAIN_P)
@@ -84,7 +86,7 @@ def assign_brands(category: np.ndarray, brands: pd.DataFrame, rng: np.random.Gen
     brand = np.full(n, "", dtype=object)
     disp = np.full(n, "", dtype=object)
     for c, g in by_cat.items():
-        m = np.nonzero(chain & (category == c))[0]
+        m = np.nonzero(chain & (cat_i == cat_pos[c]))[0] if c in cat_pos else np.zeros(0, dtype=np.int64)
         if not len(m):
             continue
         w = 1.0 / np.arange(1, len(g) + 1) ** 0.8  # file order ~ market share
@@ -103,8 +105,9 @@ def shop_names(category: np.ndarray, brand_disp: np.ndarray, chain: np.ndarray,
     n = len(category)
     out = np.empty(n, dtype=object)
     forbidden = _forbidden(brands)
-    for c in pd.unique(category):
-        m = np.nonzero((category == c) & ~chain)[0]
+    cat_i, cat_u = pd.factorize(category)
+    for ci, c in enumerate(cat_u):
+        m = np.nonzero((cat_i == ci) & ~chain)[0]
         if not len(m):
             continue
         nouns = CATEGORY_NOUNS.get(c, DEFAULT_NOUNS)

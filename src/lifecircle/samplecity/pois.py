@@ -127,21 +127,27 @@ class TypecodeTable:
 
 
 def _unique_ids(n: int, rng) -> np.ndarray:
-    ids = np.empty(n, dtype="U10")
-    todo = np.arange(n)
-    taken: set[str] = set()
-    while len(todo):
-        chars = _ID_CHARS[rng.integers(0, len(_ID_CHARS), size=(len(todo), 6))]
-        cand = np.char.add("B0FF", np.ascontiguousarray(chars).view("U6").ravel())
-        again = []
-        for i, c in zip(todo, cand):
-            if c in taken:
-                again.append(i)
-            else:
-                taken.add(c)
-                ids[i] = c
-        todo = np.asarray(again, dtype=np.int64)
-    return ids
+    """``B0FF`` + 6 base-36 characters, unique (drawn as integers, checked by sorting)."""
+    space = len(_ID_CHARS) ** 6
+    if n > space // 2:
+        raise ValueError("too many POIs for 6-character ids")
+    val = rng.integers(0, space, size=n)
+    for _ in range(100):
+        order = np.argsort(val, kind="stable")
+        dup = np.zeros(n, dtype=bool)
+        dup[order[1:][val[order][1:] == val[order][:-1]]] = True
+        if not dup.any():
+            break
+        val[dup] = rng.integers(0, space, size=int(dup.sum()))
+    digits = (val[:, None] // (len(_ID_CHARS) ** np.arange(5, -1, -1))) % len(_ID_CHARS)
+    chars = _ID_CHARS[digits]
+    return np.char.add("B0FF", np.ascontiguousarray(chars).view("U6").ravel())
+
+
+def per_unique(values: np.ndarray, fn, dtype=object) -> np.ndarray:
+    """``fn`` applied once per distinct value, broadcast back (values repeat a lot)."""
+    codes, uniques = pd.factorize(values)
+    return np.asarray([fn(u) for u in uniques], dtype=dtype)[codes]
 
 
 def _tel(n: int, citycode: str, rng) -> np.ndarray:
@@ -175,8 +181,9 @@ def build_pois(o: dict[str, np.ndarray], profile, rng: np.random.Generator) -> P
     # typecodes
     typecode = np.empty(k, dtype=object)
     brand_rank = {b: i for i, b in enumerate(sorted(set(brand[chain])))}
-    for c in pd.unique(cats):
-        m = np.nonzero(cats == c)[0]
+    cat_i, cat_u = pd.factorize(cats)
+    for ci, c in enumerate(cat_u):
+        m = np.nonzero(cat_i == ci)[0]
         codes = t.codes_for(c)
         w = np.where(np.arange(len(codes)) == 0, 3.0, 1.0)
         typecode[m] = np.asarray(codes, dtype=object)[rng.choice(len(codes), size=len(m), p=w / w.sum())]
@@ -184,7 +191,7 @@ def build_pois(o: dict[str, np.ndarray], profile, rng: np.random.Generator) -> P
         if prefixes:
             own = m[chain[m] & (rng.uniform(size=len(m)) < 0.6)]
             typecode[own] = [f"{prefixes[0]}{brand_rank[b] % 98 + 1:02d}" for b in brand[own]]
-    mapped_cat = np.array([bool(t.by_cat_exact.get(c) or t.by_cat_prefix.get(c)) for c in cats])
+    mapped_cat = per_unique(cats, lambda c: bool(t.by_cat_exact.get(c) or t.by_cat_prefix.get(c)), bool)
     # dirt: generic unmapped codes
     cand = np.nonzero(mapped_cat)[0]
     n_unm = min(len(cand), int(round(UNMAPPED_SHARE * k)))
@@ -193,7 +200,8 @@ def build_pois(o: dict[str, np.ndarray], profile, rng: np.random.Generator) -> P
     for i in unm:
         same_top = [g for g in generic if g[:2] == typecode[i][:2]]
         typecode[i] = same_top[0] if same_top else generic[int(rng.integers(0, len(generic)))]
-    type_name = np.array([t.type_name(c, b if ch else "") for c, b, ch in zip(typecode, brand, chain)], dtype=object)
+    key = typecode + "\t" + np.where(chain, brand, "").astype(object)
+    type_name = per_unique(key, lambda x: t.type_name(*x.split("\t")))
     # multi-code POIs (not dirt): primary|companion
     is_unm = np.zeros(k, dtype=bool)
     is_unm[unm] = True

@@ -138,15 +138,15 @@ def _api_order(sort_key: np.ndarray, uscc: np.ndarray) -> np.ndarray:
     """Line order of the registry API: (updated_at, uscc); ties broken by uscc text."""
     order = np.argsort(sort_key, kind="stable")
     k = sort_key[order]
-    tie = np.nonzero(k[1:] == k[:-1])[0]
-    if len(tie):
-        starts = tie[np.r_[True, tie[1:] != tie[:-1] + 1]]
-        for st in starts:
-            en = st + 1
-            while en < len(k) and k[en] == k[st]:
-                en += 1
-            grp = order[st:en]
-            order[st:en] = sorted(grp, key=lambda i: (uscc[i] if isinstance(uscc[i], str) else "", i))
+    same = k[1:] == k[:-1]
+    tied = np.zeros(len(k), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    pos = np.nonzero(tied)[0]  # runs of equal keys are contiguous, so one sort fixes all
+    if len(pos):
+        items = sorted(zip(k[pos].tolist(), [uscc[i] if isinstance(uscc[i], str) else "" for i in order[pos]],
+                           order[pos].tolist()))
+        order[pos] = [i for _, _, i in items]
     return order
 
 
@@ -161,21 +161,23 @@ def build_registrations(o: dict[str, np.ndarray], as_of, rng: np.random.Generato
     table = industry_table()
     mapped_codes = {c for v in table.values() for c in v}
     industry = np.empty(n, dtype=object)
-    for c in pd.unique(cats):
-        m = np.nonzero(cats == c)[0]
+    cat_i, cat_u = pd.factorize(cats)
+    for ci, c in enumerate(cat_u):
+        m = np.nonzero(cat_i == ci)[0]
         codes = table.get(c) or NATURAL_INDUSTRY.get(c) or ["5299"]
         w = 1.0 / np.arange(1, len(codes) + 1)
         industry[m] = np.asarray(codes, dtype=object)[rng.choice(len(codes), size=len(m), p=w / w.sum())]
-    scope = np.array([BUSINESS_SCOPE.get(c, DEFAULT_SCOPE) for c in cats], dtype=object)
+    scope = np.asarray([BUSINESS_SCOPE.get(c, DEFAULT_SCOPE) for c in cat_u], dtype=object)[cat_i]
     names = o["reg_name"]
 
     # dirt 1: unmapped industry code, per outlet, only where a keyword gives it away
     kw = keyword_table()
+    cat_pos = {c: i for i, c in enumerate(cat_u)}
     eligible = np.zeros(n, dtype=bool)
     for c, code in DIRT_INDUSTRY.items():
         if code in mapped_codes or c not in table:
             continue
-        m = np.nonzero(cats == c)[0]
+        m = np.nonzero(cat_i == cat_pos[c])[0] if c in cat_pos else np.zeros(0, dtype=np.int64)
         if len(m):
             eligible[m] = _keyword_hit(c, pd.Series(names[m]), pd.Series(scope[m]), kw)
     cand = np.nonzero(eligible)[0]

@@ -40,7 +40,8 @@ def run_sql_file(conn: sa.Connection, relpath: str | Path, **params) -> None:
 def split_statements(text: str) -> list[str]:
     statements, current = [], []
     for line in text.splitlines():
-        if line.strip().startswith("--") and not current:
+        if (line.strip().startswith("--") or not line.strip()) and not any(c.strip() for c in current):
+            current = []
             continue
         current.append(line)
         if line.rstrip().endswith(";"):
@@ -48,7 +49,7 @@ def split_statements(text: str) -> list[str]:
             if stmt:
                 statements.append(stmt)
             current = []
-    tail = "\n".join(current).strip()
+    tail = "\n".join(line for line in current if not line.strip().startswith("--")).strip()
     if tail:
         statements.append(tail)
     return statements
