@@ -64,12 +64,13 @@ def warehouse_url():
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def tiny_city():
-    """The hand-worked tiny city (tests/fixtures/tiny_city.py) on disk, wired in by env."""
+@pytest.fixture(scope="module")
+def tiny_city(tmp_path_factory):
+    """The hand-worked tiny city (tests/fixtures/tiny_city.py) on disk, wired in by env
+    for one test module (then the env is restored, so other modules see the real config)."""
     from tests.fixtures import tiny_city as tc
 
-    root = _SESSION_DIR / "tiny"
+    root = tmp_path_factory.mktemp("tiny")
     paths = tc.build(root)
     saved = {k: os.environ.get(k) for k in ("LIFECIRCLE_CONFIG_DIR", "LIFECIRCLE_CITY", "LIFECIRCLE_CITY_DATA",
                                             "LIFECIRCLE_LANDING_DIR")}

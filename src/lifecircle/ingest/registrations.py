@@ -11,6 +11,7 @@ from lifecircle.ingest import brands, categorise, loads, locate
 from lifecircle.ingest.registration_rules import RAW_FIELDS, check_rows
 from lifecircle.period import Month
 from lifecircle.quality import gx_runner, results
+from lifecircle.sources.http import make_session
 from lifecircle.sources.registry_api import fetch_registrations
 from lifecircle.warehouse.bulk import replace_rows
 from lifecircle.warehouse.engine import get_engine, run_sql_file
@@ -27,7 +28,7 @@ def _window_start(conn: sa.Connection, period: Month) -> str | None:
     """), {"s": SOURCE, "p": str(period)}).scalar()
 
 
-def extract(period: str, page_size: int = 500) -> dict:
+def extract(period: str, page_size: int = 500, retries: int = 5) -> dict:
     """Fetch the registrations changed since the last load, up to the period's end,
     one checkpointed page at a time (a failed run resumes at the next page)."""
     month = Month.parse(period)
@@ -51,9 +52,10 @@ def extract(period: str, page_size: int = 500) -> dict:
             loads.checkpoint(conn, load.load_id, {"last_page": page_no})
 
     try:
-        summary = fetch_registrations(conn_info.base_url, conn_info.password or "", since, until,
-                                      page_size=page_size, start_page=start_page, on_page=on_page,
-                                      log=log.info)
+        token = conn_info.password or ""
+        summary = fetch_registrations(conn_info.base_url, token, since, until, page_size=page_size,
+                                      start_page=start_page, on_page=on_page, log=log.info,
+                                      session=make_session(retries=retries, secrets=[token]))
     except Exception:
         with engine.begin() as conn:
             loads.set_status(conn, load.load_id, "failed")

@@ -15,7 +15,8 @@ def _cell(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
         return r"\N"
     if isinstance(value, (list, tuple)):
-        return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}"
+        return "{" + ",".join("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                              for v in value) + "}"
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, bool):
