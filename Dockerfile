@@ -46,6 +46,14 @@ USER airflow
 COPY --from=requirements /requirements.txt /opt/lifecircle/requirements.txt
 RUN pip install --no-cache-dir --no-deps -r /opt/lifecircle/requirements.txt \
  && test "$(python -c 'import airflow; print(airflow.__version__)')" = "${EXPECTED_AIRFLOW_VERSION}"
+# The base image preinstalls many providers the project does not use; after the --no-deps
+# install their own requirements are no longer guaranteed, and Airflow discovers every
+# installed provider. Remove the providers that are not in the lock, so the providers Airflow
+# sees are exactly the locked ones (add a provider to pyproject.toml to keep it).
+RUN pip freeze | grep -oiE '^apache-airflow-providers-[a-z0-9-]+' | tr '[:upper:]' '[:lower:]' | sort -u > /tmp/installed \
+ && grep -oiE '^apache-airflow-providers-[a-z0-9-]+' /opt/lifecircle/requirements.txt | tr '[:upper:]' '[:lower:]' | sort -u > /tmp/locked \
+ && comm -23 /tmp/installed /tmp/locked | xargs -r pip uninstall -y \
+ && rm /tmp/installed /tmp/locked
 
 # The package (README.md is needed by the build backend: pyproject's `readme`).
 COPY --chown=airflow:0 pyproject.toml uv.lock README.md /opt/lifecircle/

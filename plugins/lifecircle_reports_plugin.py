@@ -28,7 +28,7 @@ from fastapi.security import HTTPBearer
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/lifecircle-reports"
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # used with fullmatch only
 DATA_DOCS = "data_docs"
 _BEARER = HTTPBearer(auto_error=False)
 
@@ -53,7 +53,7 @@ def list_months(root: Path) -> list[str]:
     if not root.is_dir():
         return []
     return sorted((p.name for p in root.iterdir()
-                   if MONTH_RE.match(p.name) and (p / "report.html").is_file()), reverse=True)
+                   if MONTH_RE.fullmatch(p.name) and (p / "report.html").is_file()), reverse=True)
 
 
 def _data_docs_index(root: Path) -> str | None:
@@ -114,25 +114,29 @@ def data_docs_root() -> RedirectResponse:
 def data_docs(path: str) -> FileResponse:
     """Static files under ``<reports>/data_docs``; the resolved path (symlinks included)
     must stay inside that folder."""
-    docs = (reports_root() / DATA_DOCS).resolve()
-    target = (docs / path).resolve()
-    if target.is_dir():
-        target = target / "index.html"
-    if not docs.is_dir() or not target.is_relative_to(docs) or not target.is_file():
+    try:
+        docs = (reports_root() / DATA_DOCS).resolve()
+        target = (docs / path).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        ok = docs.is_dir() and target.is_relative_to(docs) and target.is_file()
+    except (OSError, ValueError):  # e.g. an embedded NUL byte
+        ok = False
+    if not ok:
         raise HTTPException(status_code=404)
     return FileResponse(target)
 
 
 @app.get("/{month}", include_in_schema=False)
 def month_root(month: str) -> RedirectResponse:
-    if not MONTH_RE.match(month):
+    if not MONTH_RE.fullmatch(month):
         raise HTTPException(status_code=404)
     return RedirectResponse(f"{month}/report.html", status_code=307)
 
 
 @app.get("/{month}/report.html")
 def report(month: str) -> FileResponse:
-    if not MONTH_RE.match(month):
+    if not MONTH_RE.fullmatch(month):
         raise HTTPException(status_code=404)
     path = reports_root() / month / "report.html"
     if not path.is_file():

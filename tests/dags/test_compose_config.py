@@ -2,7 +2,10 @@
 there is no Docker engine in CI, so nothing here starts a container."""
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -268,3 +271,57 @@ def test_dockerfile_pins_the_locked_airflow():
     for path in ("pyproject.toml", "uv.lock", "src/", "config/", "include/", "expectations/"):
         assert re.search(rf"^COPY\b.*\s{re.escape(path)}(\s|$)", text, re.M), path
     assert "LIFECIRCLE_HOME=/opt/lifecircle" in text
+
+
+# ------------------------------------------------------------------ airflow-init's script
+def _run_init(compose, tmp_path: Path, auth_manager: str, fail: str = "") -> tuple[int, list[str], Path]:
+    """Run airflow-init's shell script (after Compose's $$ -> $) with stub `airflow` and
+    `lifecircle` commands that record their arguments."""
+    script = interpolate(compose["services"]["airflow-init"]["command"][2], {})
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    calls = tmp_path / "calls.txt"
+    for name in ("airflow", "lifecircle"):
+        stub = stubs / name
+        stub.write_text(f'#!/bin/sh\necho "{name} $*" >> "{calls}"\n'
+                        f'[ "{name} $*" = "{fail}" ] && exit 3\n'
+                        f'[ "$1" = version ] && echo 3.3.2\nexit 0\n')
+        stub.chmod(0o755)
+    data = tmp_path / "data"
+    passwords = tmp_path / "auth" / "passwords.json"
+    passwords.parent.mkdir()
+    env = {"PATH": f"{stubs}:{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "LIFECIRCLE_STATE_DIR": str(data), "LIFECIRCLE_LANDING_DIR": str(data / "landing"),
+           "LIFECIRCLE_REPORTS_DIR": str(data / "reports"), "LIFECIRCLE_UPLOAD_STORE": str(data / "upload_store"),
+           "AIRFLOW__CORE__AUTH_MANAGER": auth_manager,
+           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+           "_AIRFLOW_WWW_USER_USERNAME": "admin", "_AIRFLOW_WWW_USER_PASSWORD": 'pa"ss word'}
+    proc = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=str(tmp_path))
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return proc.returncode, lines, passwords
+
+
+def test_init_script_simple_auth_manager(compose, tmp_path):
+    rc, calls, passwords = _run_init(
+        compose, tmp_path, "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager")
+    assert rc == 0
+    assert calls == ["airflow version", "airflow db migrate", "lifecircle migrate"]
+    assert json.loads(passwords.read_text()) == {"admin": 'pa"ss word'}
+    assert passwords.stat().st_mode & 0o077 == 0                      # readable by the owner only
+    for sub in ("landing", "reports", "upload_store"):
+        assert (tmp_path / "data" / sub).is_dir()
+
+
+def test_init_script_fab_and_failure(compose, tmp_path):
+    fab = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    rc, calls, passwords = _run_init(compose, tmp_path, fab)
+    assert rc == 0 and not passwords.exists()
+    assert calls[:3] == ["airflow version", "airflow db migrate", "airflow users list"]
+    assert calls[3].startswith("airflow users create --role Admin --username admin --password pa\"ss word")
+    assert calls[-1] == "lifecircle migrate"
+
+
+def test_init_script_stops_on_a_failed_migration(compose, tmp_path):
+    rc, calls, _ = _run_init(compose, tmp_path, "SimpleAuthManager", fail="airflow db migrate")
+    assert rc != 0 and calls[-1] == "airflow db migrate"

@@ -88,6 +88,8 @@ def test_report_is_served(client):
     "/2024-05/secret.txt",
     "/data-docs",
     "/data-docs/index.html",
+    "/2024-05%0A/report.html",
+    "/%D9%A2%D9%A0%D9%A2%D9%A4-05/report.html",
 ])
 def test_bad_paths_are_404(client, path):
     r = client.get(path, follow_redirects=False)
@@ -108,7 +110,7 @@ def test_data_docs_when_present(client, reports):
     assert "GX data docs" in client.get("/data-docs/local_site/").text
     assert client.get("/data-docs/local_site/validations/run.html").text == "<p>run</p>"
     for bad in ("/data-docs/..%2Fsecret.txt", "/data-docs/local_site/..%2F..%2F..%2Fsecret.txt",
-                "/data-docs/%2E%2E/%2E%2E/secret.txt", "/data-docs/missing.html"):
+                "/data-docs/%2E%2E/%2E%2E/secret.txt", "/data-docs/missing.html", "/data-docs/a%00b"):
         r = client.get(bad)
         assert r.status_code == 404, bad
         assert "TOP SECRET" not in r.text

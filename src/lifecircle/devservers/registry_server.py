@@ -70,7 +70,7 @@ class RegistryServer(BackgroundHTTPServer):
             for line in fh:
                 if line.strip():
                     item = json.loads(line)
-                    rows.append((parse_timestamp(item["updated_at"]), item.get("uscc", ""), item))
+                    rows.append((parse_timestamp(item["updated_at"]), item.get("uscc") or "", item))
         rows.sort(key=lambda r: (r[0], r[1]))
         self._stamps = [r[0] for r in rows]
         self._items = [r[2] for r in rows]

@@ -278,8 +278,15 @@ def _place_on_streets(geo: Geography, net: Network, community: np.ndarray, rng):
         v_dir = np.where(v_main[i] & (v_type == "路"), np.where(gy > cy, "北", "南"), "")
         h_dir = np.where(h_main[j] & (h_type == "路"), np.where(gx > cx, "东", "西"), "")
         name = np.where(ns, v_stem + v_dir.astype(object) + v_type, h_stem + h_dir.astype(object) + h_type)
-        along = np.where(ns, g.ymax - gy, gx - g.x0)
-        num = (np.floor(along / 20.0).astype(np.int64) + 1) * 2 - (side[m] < 0)
+        # house numbers: main roads count from the centre (or the road's start), side
+        # streets and lanes from the last main road they cross, odd/even by side
+        on_main = np.where(ns, v_main[i], h_main[j])
+        directional = np.where(ns, v_dir, h_dir) != ""
+        from_start = np.where(ns, g.ymax - gy, gx - g.x0)
+        from_centre = np.abs(np.where(ns, gy - cy, gx - cx))
+        block = MAIN_ROAD_EVERY * np.where(ns, g.sy, g.sx)
+        along = np.where(on_main, np.where(directional, from_centre, from_start), from_start % block)
+        num = (np.floor(along / 15.0).astype(np.int64) + 1) * 2 - (side[m] < 0)
         road[m] = name
         house[m] = np.maximum(num, 1)
     return x, y, road, house

@@ -248,6 +248,8 @@ def build_registrations(o: dict[str, np.ndarray], as_of, rng: np.random.Generato
         fields = rng.choice(REQUIRED_FIELDS, size=len(m), p=[0.1, 0.2, 0.25, 0.2, 0.15, 0.1])
         forms = rng.choice(3, size=len(m), p=[0.5, 0.3, 0.2])
         for line, f, form in zip(m, fields, forms):
+            if f == "uscc" and form == 1:  # the sort key: consumers do item.get("uscc", "")
+                form = 0
             missing[int(line)] = {f: (ABSENT, None, "")[form]}
             detail[line] = f"{f}:{('absent', 'null', 'empty')[form]}"
         kind_of[m] = "missing_field"
