@@ -1,42 +1,18 @@
 """Map POIs: whole-city AMap harvest -> raw -> staging -> core.outlet_location."""
-from airflow.sdk import dag, task, get_current_context
+from airflow.sdk import dag
 
-from lifecircle_common import ASSETS, DEFAULT_ARGS, MONTHLY_LOAD, PARAMS, START
+from lifecircle_common import ASSETS, DEFAULT_ARGS, MONTHLY_LOAD, PARAMS, START, pipeline, step
+
+MODULE = "lifecircle.ingest.pois"
 
 
 @dag(dag_id="lifecircle_pois", schedule=MONTHLY_LOAD, start_date=START, catchup=False,
      default_args=DEFAULT_ARGS, params=PARAMS, max_active_runs=1, tags=["lifecircle", "ingest", "pois"],
      doc_md=__doc__)
 def lifecircle_pois():
-    @task
-    def period() -> str:
-        from lifecircle.orchestration import period_from_context
-        return period_from_context(get_current_context())
-
-    @task
-    def prepare() -> dict:
-        from lifecircle.warehouse.reference import prepare as prepare_warehouse
-        return prepare_warehouse()
-
-    @task
-    def extract(month: str) -> dict:
-        from lifecircle.ingest.pois import extract as run
-        return run(month)
-
-    @task
-    def validate(month: str) -> dict:
-        from lifecircle.ingest.pois import validate as run
-        return run(month)
-
-    @task(outlets=[ASSETS["pois"]])
-    def publish(month: str, outlet_events=None) -> dict:
-        from lifecircle.ingest.pois import publish as run
-        outlet_events[ASSETS["pois"]].extra = {"period": month}
-        return run(month)
-
-    month = period()
-    prepare() >> month
-    extract(month) >> validate(month) >> publish(month)
+    pipeline(step("extract", f"{MODULE}:extract"),
+             step("validate", f"{MODULE}:validate"),
+             step("publish", f"{MODULE}:publish", outlet=ASSETS["pois"]))
 
 
 lifecircle_pois()

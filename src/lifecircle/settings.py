@@ -19,12 +19,17 @@ def repo_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2]
 
 
-def state_dir() -> Path:
-    """Working state of the embedded default (warehouse data, landing area, reports)."""
-    env = os.environ.get("LIFECIRCLE_STATE_DIR")
-    path = Path(env) if env else repo_root() / ".lifecircle"
+def _folder(env_var: str, default) -> Path:
+    """``$env_var`` if set, else ``default()``; created on first use."""
+    env = os.environ.get(env_var)
+    path = Path(env) if env else default()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def state_dir() -> Path:
+    """Working state of the embedded default (warehouse data, landing area, reports)."""
+    return _folder("LIFECIRCLE_STATE_DIR", lambda: repo_root() / ".lifecircle")
 
 
 def sql_dir() -> Path:
@@ -36,18 +41,17 @@ def expectations_dir() -> Path:
 
 
 def reports_dir() -> Path:
-    env = os.environ.get("LIFECIRCLE_REPORTS_DIR")
-    path = Path(env) if env else state_dir() / "reports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("LIFECIRCLE_REPORTS_DIR", lambda: state_dir() / "reports")
 
 
 def landing_dir() -> Path:
     """Folder the survey-uploads DAG picks files up from (``LIFECIRCLE_LANDING_DIR``)."""
-    env = os.environ.get("LIFECIRCLE_LANDING_DIR")
-    path = Path(env) if env else state_dir() / "landing"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _folder("LIFECIRCLE_LANDING_DIR", lambda: state_dir() / "landing")
+
+
+def upload_store_dir() -> Path:
+    """Immutable copies of every uploaded file, named by content hash."""
+    return _folder("LIFECIRCLE_UPLOAD_STORE", lambda: state_dir() / "upload_store")
 
 
 def city() -> str:

@@ -31,12 +31,6 @@ MAX_BYTES = 20 * 1024 * 1024
 KINDS = {".xlsx": "annex5", ".csv": "satisfaction"}
 
 
-def store_dir() -> Path:
-    path = Path(os.environ.get("LIFECIRCLE_UPLOAD_STORE", settings.state_dir() / "upload_store"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def pii_salt() -> str:
     salt = os.environ.get("LIFECIRCLE_PII_SALT")
     if not salt:
@@ -46,11 +40,8 @@ def pii_salt() -> str:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _norm(text: str) -> str:
@@ -81,7 +72,7 @@ def circle_matcher(circles: pd.DataFrame, communities: pd.DataFrame):
 def _register(conn, month: Month, path: Path) -> tuple[str, bool, Path]:
     """Hash, keep an immutable copy, record the receipt; returns (upload_id, duplicate, stored)."""
     upload_id = sha256_file(path)
-    stored = store_dir() / f"{upload_id}{path.suffix.lower()}"
+    stored = settings.upload_store_dir() / f"{upload_id}{path.suffix.lower()}"
     if not stored.exists():
         shutil.copyfile(path, stored)
         stored.chmod(0o444)

@@ -55,11 +55,8 @@ def stage_rng(seed: int, stage: str) -> np.random.Generator:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _enrich(o: dict[str, np.ndarray], geo: Geography, rng) -> dict[str, np.ndarray]:
