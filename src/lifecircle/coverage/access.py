@@ -13,10 +13,21 @@ ACCESS_COLUMNS = ["community_code", "category_code", "nearest_m", "nearest_walk_
                   "population_within", "population_share_within", "outlets_within", "present", "method"]
 
 
-def _point_distances_network(graph: WalkGraph, points: pd.DataFrame, outlets: pd.DataFrame, limit: float):
-    p_nodes, p_off = graph.snap(points["lng"], points["lat"])
-    o_nodes, o_off = graph.snap(outlets["lng"], outlets["lat"]) if len(outlets) else (np.array([], int), np.array([]))
-    return p_nodes, p_off, o_nodes, o_off
+ORIGIN_CHUNK = 128  # centroid searches per batch: bounds memory to chunk x nodes
+
+
+def _outlets_within_of_centroids(graph: WalkGraph, communities: pd.DataFrame, snapped: dict,
+                                 thresholds: dict, limit: float) -> dict[str, np.ndarray]:
+    """Per category, outlets within the threshold of each community centroid (network)."""
+    c_nodes, c_off = graph.snap(communities["lng"], communities["lat"])
+    counts = {cat: np.zeros(len(communities), dtype=np.int64) for cat in thresholds}
+    for start in range(0, len(c_nodes), ORIGIN_CHUNK):
+        rows = slice(start, start + ORIGIN_CHUNK)
+        dist = distances_from_origins(graph, c_nodes[rows], limit) + c_off[rows, None]
+        for cat, (o_nodes, o_off) in snapped.items():
+            if len(o_nodes):
+                counts[cat][rows] = ((dist[:, o_nodes] + o_off[None, :]) <= thresholds[cat]).sum(axis=1)
+    return counts
 
 
 def compute_access(communities: pd.DataFrame, points: pd.DataFrame, outlets: pd.DataFrame,
@@ -38,8 +49,11 @@ def compute_access(communities: pd.DataFrame, points: pd.DataFrame, outlets: pd.
 
     if graph is not None:
         p_nodes, p_off = graph.snap(points["lng"], points["lat"])
-        c_nodes, c_off = graph.snap(communities["lng"], communities["lat"])
-        from_centroid = distances_from_origins(graph, c_nodes, limit) + c_off[:, None]
+        snapped = {}
+        for cat in categories["category_code"]:
+            sel = outlets[outlets["category_code"] == cat]
+            snapped[cat] = graph.snap(sel["lng"], sel["lat"]) if len(sel) else (np.array([], np.int64), np.array([]))
+        centroid_counts = _outlets_within_of_centroids(graph, communities, snapped, thresholds, limit)
     else:
         p_xy = local_xy(points["lng"], points["lat"], lat0)
         c_xy = local_xy(communities["lng"], communities["lat"], lat0)
@@ -50,14 +64,10 @@ def compute_access(communities: pd.DataFrame, points: pd.DataFrame, outlets: pd.
         thr = thresholds[cat]
         sel = outlets[outlets["category_code"] == cat]
         if graph is not None:
-            o_nodes, o_off = graph.snap(sel["lng"], sel["lat"]) if len(sel) else (np.array([], np.int64), np.array([]))
+            o_nodes, o_off = snapped[cat]
             node_dist = nearest_outlet_distance(graph, o_nodes, o_off, limit)
             d_point = node_dist[p_nodes] + p_off
-            if len(sel):
-                d_centroid_outlets = from_centroid[:, o_nodes] + o_off[None, :]
-                within_counts = (d_centroid_outlets <= thr).sum(axis=1)
-            else:
-                within_counts = np.zeros(len(communities), int)
+            within_counts = centroid_counts[cat]
         else:
             if len(sel):
                 o_xy = local_xy(sel["lng"], sel["lat"], lat0)
