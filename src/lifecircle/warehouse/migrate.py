@@ -32,8 +32,10 @@ def downgrade(url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(url or settings.warehouse_url()), revision)
 
 
-def apply_layer_files(conn: sa.Connection, number: str) -> None:
-    """Run ``include/sql/<layer>/<number>_*.sql`` for every layer, in layer order."""
-    for layer in LAYERS:
+def apply_layer_files(conn: sa.Connection, number: str, down: bool = False) -> None:
+    """Run ``include/sql/<layer>/<number>_*.sql`` for every layer, in layer order — or,
+    with ``down``, the ``<number>_*.down.sql`` files in reverse layer order."""
+    for layer in (reversed(LAYERS) if down else LAYERS):
         for path in sorted((settings.sql_dir() / layer).glob(f"{number}_*.sql")):
-            run_sql_file(conn, f"{layer}/{path.name}")
+            if path.name.endswith(".down.sql") == down:
+                run_sql_file(conn, f"{layer}/{path.name}")
