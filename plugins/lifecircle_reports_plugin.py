@@ -1,6 +1,7 @@
 """Airflow plugin: the monthly lifecircle reports, served from the Airflow api-server.
 
-Reports are written by the ``lifecircle_report`` DAG to ``<reports>/<YYYY-MM>/report.html``,
+Reports are written by the ``lifecircle_report`` DAG to ``<reports>/<YYYY-MM>/report.html``
+(and the analysts' workbook ``report.xlsx`` beside it),
 ``<reports>`` being ``LIFECIRCLE_REPORTS_DIR`` (default ``<LIFECIRCLE_STATE_DIR or
 repo/.lifecircle>/reports``, as in ``lifecircle.settings.reports_dir``). Great Expectations
 data docs, when built, are served from ``<reports>/data_docs/``.
@@ -94,7 +95,9 @@ def index() -> HTMLResponse:
     root = reports_root()
     months = list_months(root)
     # Relative links only: the app may sit behind a proxy or under a base URL.
-    items = "".join(f'<li><a href="{m}/report.html">{m}</a></li>' for m in months)
+    items = "".join(f'<li><a href="{m}/report.html">{m}</a>'
+                    + (f' · <a href="{m}/report.xlsx">Excel (report.xlsx)</a>' if (root / m / "report.xlsx").is_file() else "")
+                    + "</li>" for m in months)
     body = f"<ul>{items}</ul>" if months else "<p>No reports yet.</p>"
     docs = _data_docs_index(root)
     if docs is not None:
@@ -142,6 +145,18 @@ def report(month: str) -> FileResponse:
     if not path.is_file():
         raise HTTPException(status_code=404)
     return FileResponse(path, media_type="text/html; charset=utf-8")
+
+
+@app.get("/{month}/report.xlsx")
+def workbook(month: str) -> FileResponse:
+    """The analysts' workbook written next to the report."""
+    if not MONTH_RE.fullmatch(month):
+        raise HTTPException(status_code=404)
+    path = reports_root() / month / "report.xlsx"
+    if not path.is_file():
+        raise HTTPException(status_code=404)
+    return FileResponse(path, filename=f"lifecircle-{month}.xlsx",
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 class LifecircleReportsPlugin(AirflowPlugin):

@@ -115,7 +115,8 @@ def progress():
 def test_progress_rows_and_columns(progress):
     rows, out = progress
     assert list(out.columns) == ["period", "level", "unit_code", "indicator", "value", "target_value",
-                                 "target_due", "gap", "change_since_last", "status"]
+                                 "target_due", "gap", "change_since_last", "status", "trend_per_month",
+                                 "months_to_due", "projected_value"]
     assert sorted(rows) == [("communities_covered_share", "620500"), ("facility_area_share_pct", "Q1"),
                             ("residents_covered_share", "620500"), ("satisfaction_pct", "Q1"),
                             ("satisfaction_pct", "Q2")]
@@ -131,6 +132,9 @@ def test_progress_on_track_with_change_and_gap(progress):
     assert r["change_since_last"] == 0.06          # vs 2024-04, not 2024-06 or this month's history row
     # slope over the last 3 months = (0.5 - 0.35) / 3 = 0.05; 0.5 + 7 x 0.05 = 0.85 >= 0.7
     assert r["status"] == "on_track"
+    assert r["trend_per_month"] == pytest.approx(0.05)
+    assert r["months_to_due"] == 7
+    assert r["projected_value"] == pytest.approx(0.85)
 
 
 def test_progress_missed_past_target(progress):
@@ -164,3 +168,54 @@ def test_progress_empty_inputs():
     out = compute_progress("2024-05", END, INDICATORS.iloc[0:0], HISTORY.iloc[0:0], TARGETS)
     assert len(out) == 0
     assert "status" in out.columns
+
+
+# ------------------------------------------------------------------ whole calendar months, trend, projection
+from lifecircle.report.progress import _months_between, projected, trend  # noqa: E402
+
+
+@pytest.mark.parametrize("a, b, months", [
+    (date(2024, 5, 31), date(2024, 12, 31), 7),
+    (date(2024, 1, 31), date(2024, 2, 29), 1),     # month end to month end: 1, not 0.97
+    (date(2024, 2, 29), date(2024, 3, 31), 1),     # not 1.03
+    (date(2023, 12, 31), date(2024, 1, 31), 1),    # across the year end
+    (date(2024, 5, 31), date(2024, 5, 31), 0),
+    (date(2024, 5, 31), date(2023, 12, 31), -5),
+    (date(2023, 11, 30), date(2025, 12, 31), 25),
+])
+def test_months_between_counts_whole_calendar_months(a, b, months):
+    assert _months_between(a, b) == months
+
+
+def test_status_uses_whole_months_at_month_ends():
+    # Jan end -> Feb end is one month: 0.6 + 1 x 0.1 reaches 0.7 exactly (0.97 months would not)
+    assert status_of(0.6, 0.7, date(2024, 2, 29), date(2024, 1, 31), 0.1) == "on_track"
+
+
+@pytest.mark.parametrize("past, expected", [
+    ([], None),
+    ([("2024-04", None)], None),
+    ([("2024-04", 0.4)], 0.1),
+    ([("2024-02", 0.2), ("2024-03", 0.3), ("2024-04", 0.4)], 0.1),
+    ([("2023-12", 0.0), ("2024-02", 0.2), ("2024-03", 0.3), ("2024-04", 0.4)], 0.1),  # only the last three
+    ([("2024-01", 0.2), ("2024-04", None)], 0.075),   # a gap counts as months: (0.5 - 0.2) / 4
+    ([("2023-11", 0.2), ("2023-12", 0.35)], 0.05),    # across the year end: (0.5 - 0.2) / 6
+    ([("2024-05", 0.1)], None),                       # this month is not history
+])
+def test_trend_per_calendar_month(past, expected):
+    got = trend("2024-05", 0.5, past)
+    assert got == (None if expected is None else pytest.approx(expected))
+
+
+def test_projected_value():
+    assert projected(0.5, date(2024, 12, 31), END, 0.05) == pytest.approx(0.85)
+    assert projected(0.5, None, END, 0.05) is None
+    assert projected(0.5, date(2024, 12, 31), END, None) is None
+    assert projected(None, date(2024, 12, 31), END, 0.05) is None
+    assert projected(0.5, date(2023, 12, 31), END, 0.05) == 0.5   # past due: no extrapolation backwards
+
+
+def test_progress_standing_rule_has_no_projection(progress):
+    r = progress[0][("facility_area_share_pct", "Q1")]
+    assert r["months_to_due"] is None or pd.isna(r["months_to_due"])
+    assert r["projected_value"] is None or pd.isna(r["projected_value"])

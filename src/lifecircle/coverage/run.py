@@ -11,7 +11,8 @@ from lifecircle.coverage.access import ACCESS_COLUMNS, compute_access
 from lifecircle.coverage.indicators import compute_indicators, units
 from lifecircle.coverage.network import build_graph
 from lifecircle.period import Month
-from lifecircle.quality import gx_runner, results
+from lifecircle.quality import checks as table_checks
+from lifecircle.quality import gate, gx_runner
 from lifecircle.warehouse.bulk import replace_rows
 from lifecircle.warehouse.engine import get_engine
 
@@ -59,10 +60,14 @@ def compute(period: str, city: str | None = None) -> dict:
     indicators = compute_indicators(str(month), access, flags, comms, units(comms, divisions, circles, members),
                                     cats, open_outlets, located, satisfaction, surveys, built)
     checks = gx_runner.validate_dataframe(access, "mart_community_category_access")
+    with engine.connect() as conn:
+        # Inputs' freshness, reported (warning): coverage still runs on the latest data
+        # each source has, and the report shows which source is behind.
+        checks += [table_checks.freshness(conn, source, str(month), "warning")
+                   for source in ("registrations", "pois", "uploads")]
     access.insert(0, "period", str(month))
+    dq = gate.gate(str(month), "coverage", "mart.community_category_access", checks)
     with engine.begin() as conn:
-        dq = results.store(conn, str(month), "coverage", "mart.community_category_access", checks)
-        gx_runner.enforce(checks)
         replace_rows(conn, "mart.community_category_access", access, "period = :p", {"p": str(month)},
                      ["period", *ACCESS_COLUMNS])
         replace_rows(conn, "mart.coverage_indicator", indicators, "period = :p", {"p": str(month)})

@@ -10,7 +10,8 @@ from lifecircle import citydata, refdata, settings
 from lifecircle.geo.gcj02 import wgs84_to_gcj02
 from lifecircle.ingest import categorise, loads, locate
 from lifecircle.period import Month
-from lifecircle.quality import gx_runner, results
+from lifecircle.quality import boundary, gate, gx_runner, routing
+from lifecircle.quality import checks as table_checks
 from lifecircle.sources.amap import AmapQuotaError, harvest, parse_pois
 from lifecircle.warehouse.bulk import replace_rows
 from lifecircle.warehouse.engine import get_engine, run_sql_file
@@ -113,12 +114,13 @@ def transform(raw: pd.DataFrame, snapshot_date, load_id: str, city: str | None =
         parsed = pd.DataFrame(columns=["id", "name", "typecode", "typecodes", "lng", "lat", "lng_gcj", "lat_gcj",
                                        "address", "adcode"])
     parsed["seq"] = range(len(parsed))
-    b = cfg["bbox"]
+    rings, origin = boundary.city_polygons(city)
     problems = []
     no_loc = parsed["lng"].isna()
     problems += [(i, "bad_location", "location", f"location {raw.at[i, 'location']!r} is not 'lng,lat'") for i in parsed.index[no_loc]]
-    outside = ~no_loc & ~(parsed["lng"].between(b["min_lng"], b["max_lng"]) & parsed["lat"].between(b["min_lat"], b["max_lat"]))
-    problems += [(i, "outside_city", "location", f"({parsed.at[i, 'lng']:.5f}, {parsed.at[i, 'lat']:.5f}) is outside the city bbox") for i in parsed.index[outside]]
+    # The city's boundary polygon (config/cities/<city>/boundary.geojson), else its bbox.
+    outside = ~no_loc & ~pd.Series(boundary.inside(parsed["lng"], parsed["lat"], rings), index=parsed.index)
+    problems += [(i, "outside_city", "location", f"({parsed.at[i, 'lng']:.5f}, {parsed.at[i, 'lat']:.5f}) is outside the city {origin}") for i in parsed.index[outside]]
     no_name = parsed["name"].isna()
     problems += [(i, "missing_field", "name", "name is empty") for i in parsed.index[no_name]]
     dup = parsed.duplicated(subset=["id"], keep="first") & parsed["id"].notna()
@@ -141,7 +143,29 @@ def transform(raw: pd.DataFrame, snapshot_date, load_id: str, city: str | None =
     return good, quarantine
 
 
+QUARANTINE_COLUMNS = ["load_id", "poi_id", "seq", "reason_code", "field", "message", "record", "expectation"]
+
+
+def route_quarantine(good: pd.DataFrame, failures: pd.DataFrame, load_id: str) -> pd.DataFrame:
+    """quarantine.poi rows for POIs a critical row-level GX expectation failed on."""
+    import json
+
+    rows = []
+    for r in failures.itertuples(index=False):
+        rec = good.loc[r.row]
+        rows.append({"load_id": load_id, "poi_id": rec["poi_id"] if isinstance(rec["poi_id"], str) else f"row-{r.row}",
+                     "seq": int(rec["seq"]), "reason_code": routing.reason_code(r.expectation),
+                     "field": r.expectation.partition("(")[2][:-1] or None,
+                     "message": f"failed data-quality expectation {r.expectation}",
+                     "record": json.dumps({k: rec[k] for k in ("poi_id", "name", "typecode", "lng_gcj", "lat_gcj",
+                                                               "address", "adcode")}, ensure_ascii=False, default=str),
+                     "expectation": r.expectation})
+    return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS)
+
+
 def validate(period: str, city: str | None = None) -> dict:
+    """Raw POIs -> quarantine and staging; rows failing a critical row-level GX expectation
+    are quarantined with its name, other critical failures block."""
     month = Month.parse(period)
     lid = loads.load_id(SOURCE, month)
     engine = get_engine()
@@ -150,11 +174,16 @@ def validate(period: str, city: str | None = None) -> dict:
                           params={"l": lid})
     good, quarantine = transform(raw, month.end, lid, city)
     checks = gx_runner.validate_dataframe(good[STAGING_COLUMNS], "staging_poi")
+    kept, failures, checks = routing.route_rows(good, checks)
+    routed = route_quarantine(good, failures, lid)
+    good = kept
+    quarantine = quarantine.assign(expectation=None)
+    if len(routed):
+        quarantine = pd.concat([quarantine, routed], ignore_index=True)
+    dq = gate.gate(str(month), SOURCE, "staging.poi", checks)
     unmapped = good.loc[good["category_code"].isna(), "typecode"].value_counts().head(20).to_dict()
     with engine.begin() as conn:
-        replace_rows(conn, "quarantine.poi", quarantine, "load_id = :l", {"l": lid})
-        dq = results.store(conn, str(month), SOURCE, "staging.poi", checks)
-        gx_runner.enforce(checks)
+        replace_rows(conn, "quarantine.poi", quarantine, "load_id = :l", {"l": lid}, QUARANTINE_COLUMNS)
         replace_rows(conn, "staging.poi", good, "snapshot_date = :d", {"d": month.end}, STAGING_COLUMNS)
         loads.set_status(conn, lid, "validated", rows_accepted=len(good), rows_quarantined=len(quarantine),
                          details={"unmapped_typecodes": unmapped,
@@ -163,12 +192,31 @@ def validate(period: str, city: str | None = None) -> dict:
             "unmapped": int(good["category_code"].isna().sum()), "dq_failed": dq["failed"]}
 
 
-def publish(period: str) -> dict:
+def publish(period: str, city: str | None = None) -> dict:
+    """staging.poi -> core.outlet_location for the period's snapshot, then, inside the same
+    transaction, suite core_outlet_location and the table-level checks (freshness, key,
+    known communities, inside the city boundary, row count vs the previous snapshot); a
+    failed critical rolls the publish back."""
     month = Month.parse(period)
+    qcfg = table_checks.config(city)
     engine = get_engine()
+    snap = {"d": month.end}
     with engine.begin() as conn:
+        fresh = table_checks.freshness(conn, SOURCE, str(month), qcfg["freshness_severity"])
         run_sql_file(conn, "core/publish_outlet_location.sql", snapshot_date=month.end)
+        n = conn.execute(sa.text("SELECT count(*) FROM core.outlet_location WHERE snapshot_date = :d"), snap).scalar()
+        previous = conn.execute(sa.text("""SELECT count(*) FROM core.outlet_location WHERE snapshot_date =
+            (SELECT max(snapshot_date) FROM core.outlet_location WHERE snapshot_date < :d)"""), snap).scalar()
+        results = gx_runner.validate_table(conn, "core.outlet_location", where="snapshot_date = :d", params=snap)
+        results += [
+            fresh,
+            table_checks.unique_key(conn, "core.outlet_location", ["snapshot_date", "poi_id"], "snapshot_date = :d", snap),
+            table_checks.references(conn, "core.outlet_location", "community_code", "core.community", "community_code",
+                                    "snapshot_date = :d", snap),
+            table_checks.inside_boundary(conn, "core.outlet_location", "snapshot_date = :d", snap, city),
+            table_checks.row_count_change("core.outlet_location snapshot", int(n), int(previous or 0),
+                                          float(qcfg["row_count_max_change_pct"]), qcfg["row_count_severity"]),
+        ]
+        gate.gate(str(month), SOURCE, "core.outlet_location", results)
         loads.set_status(conn, loads.load_id(SOURCE, month), "succeeded")
-        n = conn.execute(sa.text("SELECT count(*) FROM core.outlet_location WHERE snapshot_date = :d"),
-                         {"d": month.end}).scalar()
     return {"located_outlets": int(n)}

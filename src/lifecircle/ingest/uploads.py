@@ -5,6 +5,7 @@ Every file is hashed and kept; each gets a status (accepted / partly_accepted /
 rejected) with every reason; a second copy of the same content is recognised."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -19,7 +20,8 @@ import sqlalchemy as sa
 from lifecircle import refdata, settings
 from lifecircle.ingest import loads
 from lifecircle.period import Month
-from lifecircle.quality import gx_runner, results
+from lifecircle.quality import checks as table_checks
+from lifecircle.quality import gate, gx_runner, routing
 from lifecircle.surveys.annex5 import parse_annex5
 from lifecircle.surveys.satisfaction import parse_responses
 from lifecircle.warehouse.bulk import copy_rows, replace_rows
@@ -94,13 +96,14 @@ def _register(conn, month: Month, path: Path) -> tuple[str, bool, Path]:
 
 
 def _finish(conn, upload_id: str, status: str, reasons: list[str], accepted: int, rejected: int,
-            problems: list[tuple[str | None, str, str]]) -> None:
+            problems: list[tuple]) -> None:
+    """Record the file's outcome; ``problems`` are (location, reason_code, message[, expectation])."""
     conn.execute(sa.text("""UPDATE raw.upload SET status = :s, reasons = CAST(:r AS jsonb), rows_accepted = :a,
         rows_rejected = :j WHERE upload_id = :u"""),
                  {"s": status, "r": json.dumps(reasons, ensure_ascii=False), "a": accepted, "j": rejected, "u": upload_id})
-    q = pd.DataFrame([{"upload_id": upload_id, "seq": i, "location": loc, "reason_code": code, "message": msg}
-                      for i, (loc, code, msg) in enumerate(problems)],
-                     columns=["upload_id", "seq", "location", "reason_code", "message"])
+    q = pd.DataFrame([{"upload_id": upload_id, "seq": i, "location": p[0], "reason_code": p[1], "message": p[2],
+                       "expectation": p[3] if len(p) > 3 else None} for i, p in enumerate(problems)],
+                     columns=["upload_id", "seq", "location", "reason_code", "message", "expectation"])
     replace_rows(conn, "quarantine.upload", q, "upload_id = :u", {"u": upload_id})
     for table in ("staging.survey_category", "staging.survey_form", "staging.satisfaction_response"):
         if status == "rejected":
@@ -112,7 +115,8 @@ def _location(message: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _annex5(conn, upload_id: str, stored: Path, match_circle) -> tuple[str, list[str], int, int, list]:
+def _annex5(conn, upload_id: str, stored: Path, match_circle, period: str, file_name: str
+            ) -> tuple[str, list[str], int, int, list]:
     res = parse_annex5(stored)
     problems = [(_location(e), "error", e) for e in res.errors] + [(_location(w), "warning", w) for w in res.warnings]
     if not res.ok:
@@ -124,11 +128,6 @@ def _annex5(conn, upload_id: str, stored: Path, match_circle) -> tuple[str, list
         return "rejected", [msg], 0, 1, problems + [(None, "error", msg)]
     rows = pd.DataFrame(form["rows"]).assign(upload_id=upload_id)
     cols = ["upload_id", "category_code", "outlets", "employees_10k", "chain_outlets", "satisfaction_pct", "demand_list"]
-    checks = gx_runner.validate_dataframe(rows[cols], "staging_survey_category")
-    failed = [c for c in checks if not c.success and c.severity == "critical"]
-    if failed:
-        msgs = [f"check {c.expectation} failed ({c.unexpected_count} rows)" for c in failed]
-        return "rejected", msgs, 0, len(rows), problems + [(None, "error", m) for m in msgs]
     header = pd.DataFrame([{
         "upload_id": upload_id, "circle_code": circle, "as_of": form["as_of"],
         "operator_types": form.get("operator_types") or [], "smart_platform": form.get("smart_platform"),
@@ -136,13 +135,25 @@ def _annex5(conn, upload_id: str, stored: Path, match_circle) -> tuple[str, list
         "residents_covered_10k": form.get("residents_covered_10k"),
         "facility_area_share_pct": form.get("facility_area_share_pct"),
     }])
+    # A form is one unit (the circle re-sends it whole), so a failed critical on its
+    # category rows or header rejects the form — not row routing — naming the expectation.
+    checks = (gx_runner.validate_dataframe(rows[cols], "staging_survey_category")
+              + gx_runner.validate_dataframe(header, "staging_survey_form"))
+    gate.gate(period, SOURCE, f"staging.survey_category+survey_form ({file_name})",
+              [dataclasses.replace(c, routed=True) for c in checks])  # stored; the rejection below is the gate
+    failed = [c for c in checks if not c.success and c.severity == "critical"]
+    if failed:
+        msgs = [(f"check {c.expectation} failed ({c.unexpected_count} rows)", c.expectation) for c in failed]
+        return ("rejected", [m for m, _ in msgs], 0, len(rows),
+                problems + [(None, "error", m, e) for m, e in msgs])
     replace_rows(conn, "staging.survey_category", pd.DataFrame(columns=cols), "upload_id = :u", {"u": upload_id})
     replace_rows(conn, "staging.survey_form", header, "upload_id = :u", {"u": upload_id})
     copy_rows(conn, "staging.survey_category", rows, cols)
     return ("accepted", res.warnings, len(rows), 0, problems)
 
 
-def _satisfaction(conn, upload_id: str, stored: Path, match_circle, comm_codes: dict) -> tuple:
+def _satisfaction(conn, upload_id: str, stored: Path, match_circle, comm_codes: dict, period: str,
+                  file_name: str) -> tuple:
     res = parse_responses(stored, salt=pii_salt())
     problems = [(_location(e), "error", e) for e in res.errors] + [(_location(w), "warning", w) for w in res.warnings]
     good, bad = [], 0
@@ -162,7 +173,16 @@ def _satisfaction(conn, upload_id: str, stored: Path, match_circle, comm_codes: 
     if df.empty:
         return "rejected", res.errors or ["no usable responses"], 0, bad, problems
     checks = gx_runner.validate_dataframe(df, "staging_satisfaction_response")
-    gx_runner.enforce(checks)
+    kept, failures, checks = routing.route_rows(df, checks)
+    for f in failures.itertuples(index=False):
+        row_no = int(df.at[f.row, "row_no"])
+        problems.append((f"row {row_no}", "error", f"row {row_no}: failed data-quality expectation {f.expectation}",
+                         f.expectation))
+    bad += failures["row"].nunique()
+    df = kept
+    gate.gate(period, SOURCE, f"staging.satisfaction_response ({file_name})", checks)
+    if df.empty:
+        return "rejected", ["no usable responses"], 0, bad, problems
     replace_rows(conn, "staging.satisfaction_response", df, "upload_id = :u", {"u": upload_id})
     status = "accepted" if bad == 0 else "partly_accepted"
     return status, res.errors + res.warnings, len(df), bad, problems
@@ -196,9 +216,10 @@ def ingest(period: str, landing: str | None = None, city: str | None = None) -> 
                 continue
             kind = KINDS.get(path.suffix.lower())
             if kind == "annex5":
-                status, reasons, ok, bad, problems = _annex5(conn, upload_id, stored, match_circle)
+                status, reasons, ok, bad, problems = _annex5(conn, upload_id, stored, match_circle, str(month), path.name)
             elif kind == "satisfaction":
-                status, reasons, ok, bad, problems = _satisfaction(conn, upload_id, stored, match_circle, comm_codes)
+                status, reasons, ok, bad, problems = _satisfaction(conn, upload_id, stored, match_circle, comm_codes, str(month),
+                                                                 path.name)
             else:
                 msg = f"{path.name}: unknown file type {path.suffix!r}, expected .xlsx (annex 5) or .csv (responses)"
                 status, reasons, ok, bad, problems = "rejected", [msg], 0, 1, [(None, "error", msg)]
@@ -213,13 +234,31 @@ def ingest(period: str, landing: str | None = None, city: str | None = None) -> 
 
 
 def publish(period: str, city: str | None = None) -> dict:
+    """staging surveys -> core.circle_survey / core.circle_satisfaction for the period,
+    then, in the same transaction, their suites and the table-level checks (freshness of
+    the uploads load, key, every survey and response for a known circle); a failed
+    critical rolls the publish back."""
     month = Month.parse(period)
     cfg = refdata.load_city(city)
+    qcfg = table_checks.config(city)
     engine = get_engine()
+    p = {"p": str(month)}
     with engine.begin() as conn:
+        fresh = table_checks.freshness(conn, SOURCE, str(month), qcfg["freshness_severity"])
         run_sql_file(conn, "core/publish_surveys.sql", period=str(month), period_end=month.end,
                      min_responses=int(cfg.get("satisfaction_min_responses", 50)))
+        received = ("upload_id IN (SELECT upload_id FROM raw.upload_receipt WHERE period = :p)")
+        for table in ("core.circle_survey", "core.circle_satisfaction"):
+            results = gx_runner.validate_table(conn, table, where="period = :p", params=p) + [
+                table_checks.unique_key(conn, table, ["period", "circle_code"], "period = :p", p),
+                table_checks.references(conn, table, "circle_code", "core.circle", "circle_code", "period = :p", p)]
+            if table == "core.circle_survey":
+                results += [fresh]
+            else:
+                results += [table_checks.references(conn, "staging.satisfaction_response", "circle_code", "core.circle",
+                                                    "circle_code", received, p)]
+            gate.gate(str(month), SOURCE, table, results)
         loads.set_status(conn, loads.load_id(SOURCE, month), "succeeded")
-        forms = conn.execute(sa.text("SELECT count(*) FROM core.circle_survey WHERE period = :p"), {"p": str(month)}).scalar()
-        sat = conn.execute(sa.text("SELECT count(*) FROM core.circle_satisfaction WHERE period = :p"), {"p": str(month)}).scalar()
+        forms = conn.execute(sa.text("SELECT count(*) FROM core.circle_survey WHERE period = :p"), p).scalar()
+        sat = conn.execute(sa.text("SELECT count(*) FROM core.circle_satisfaction WHERE period = :p"), p).scalar()
     return {"circle_forms": int(forms), "circle_satisfaction": int(sat)}

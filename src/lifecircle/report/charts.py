@@ -51,3 +51,68 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], targets: list[
         legend_x += 16 + 13 * len(name)
     parts.append("</svg>")
     return "".join(parts)
+
+
+# Colours for "required categories present": from none (red) to all (green).
+_RAMP = ["#c0392b", "#e67e22", "#f1c40f", "#a3cb38", "#2a9d55"]
+
+
+def _ramp(present: int, required: int) -> str:
+    if required <= 0:
+        return _RAMP[-1]
+    if present >= required:
+        return _RAMP[-1]
+    return _RAMP[min(int(len(_RAMP[:-1]) * present / required), len(_RAMP) - 2)]
+
+
+def community_map(points: list[dict], required: int, width: int = 720, height: int = 480) -> str:
+    """Communities as dots at their lng/lat (WGS-84), coloured by how many of the
+    ``required`` basic categories they have within walking reach; members of a circle
+    are outlined. No tiles, no scripts: an inline SVG that works offline.
+
+    ``points``: dicts with code, name, lng, lat, present (int), in_circle (bool),
+    circles (str, may be empty), population (int)."""
+    if not points:
+        return '<svg class="map" role="img" aria-label="无数据" width="10" height="10"></svg>'
+    import math
+
+    lngs = [p["lng"] for p in points]
+    lats = [p["lat"] for p in points]
+    lat0 = (min(lats) + max(lats)) / 2
+    kx = math.cos(math.radians(lat0))
+    span_x = max((max(lngs) - min(lngs)) * kx, 1e-6)
+    span_y = max(max(lats) - min(lats), 1e-6)
+    pad, legend_h = 16, 40
+    w, h = width - 2 * pad, height - 2 * pad - legend_h
+    scale = min(w / span_x, h / span_y)
+    off_x = pad + (w - span_x * scale) / 2
+    off_y = pad + legend_h + (h - span_y * scale) / 2
+    r = max(2.0, min(7.0, 600 / math.sqrt(len(points)) / 4))
+
+    def xy(lng: float, lat: float) -> tuple[float, float]:
+        return off_x + (lng - min(lngs)) * kx * scale, off_y + (max(lats) - lat) * scale
+
+    parts = [f'<svg class="map" id="community-map" role="img" aria-label="社区业态覆盖地图" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+             f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fbfcfd" stroke="#ddd"/>']
+    # legend: one swatch per count of categories present
+    steps = list(range(required + 1)) if required <= 6 else sorted({0, required // 4, required // 2,
+                                                                     3 * required // 4, required - 1, required})
+    lx = pad
+    parts.append(f'<text x="{lx}" y="14" font-size="11">具备的基本保障类业态数（共{required}类）：</text>')
+    lx_sw = pad
+    for n in steps:
+        parts.append(f'<circle cx="{lx_sw + 6}" cy="28" r="5" fill="{_ramp(n, required)}"/>'
+                     f'<text x="{lx_sw + 14}" y="32" font-size="11">{n}</text>')
+        lx_sw += 34
+    parts.append(f'<circle cx="{lx_sw + 14}" cy="28" r="5" fill="#fff" stroke="#222" stroke-width="1.5"/>'
+                 f'<text x="{lx_sw + 22}" y="32" font-size="11">黑框：已划入生活圈的社区</text>')
+    for p in sorted(points, key=lambda p: (p["in_circle"], p["code"])):
+        x, y = xy(p["lng"], p["lat"])
+        stroke = ' stroke="#222" stroke-width="1.5"' if p["in_circle"] else ' stroke="#fff" stroke-width="0.5"'
+        title = (f'{p["name"]}（{p["code"]}）：{p["present"]}/{required} 类基本业态，人口 {p["population"]:,}'
+                 + (f'；生活圈 {p["circles"]}' if p["circles"] else ""))
+        parts.append(f'<circle class="community" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{_ramp(p["present"], required)}"'
+                     f'{stroke}><title>{escape(title)}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -40,8 +40,34 @@ def reference_frames(city: str | None = None) -> dict[str, pd.DataFrame]:
     }
 
 
+# Reference results are stored under this period in mart.dq_results (they belong to no month).
+DQ_PERIOD = "reference"
+
+
+def _reference_checks(conn: sa.Connection, city: str | None) -> dict[str, list]:
+    """Suite core_<table> for every reference table, plus the table-level checks:
+    communities in known streets, points in known communities, both inside the city."""
+    from lifecircle.quality import checks, gx_runner
+
+    out = {table: gx_runner.validate_table(conn, table) for table in _TABLES}
+    out["core.community"] += [
+        checks.references(conn, "core.community", "street_code", "core.division", "code"),
+        checks.inside_boundary(conn, "core.community", city=city)]
+    out["core.population_point"] += [
+        checks.references(conn, "core.population_point", "community_code", "core.community", "community_code"),
+        checks.inside_boundary(conn, "core.population_point", city=city)]
+    out["core.circle"] += [checks.references(conn, "core.circle", "anchor_community", "core.community", "community_code")]
+    return out
+
+
 def prepare(city: str | None = None) -> dict:
-    """Migrate the warehouse to head and refresh core reference tables (idempotent)."""
+    """Migrate the warehouse to head and refresh core reference tables (idempotent).
+
+    The refreshed tables are validated inside the same transaction (period ``reference``
+    in mart.dq_results); a failed critical rolls the refresh back, so every DAG stops
+    before building on broken reference data."""
+    from lifecircle.quality import gate
+
     migrate.upgrade()
     frames = reference_frames(city)
     engine = get_engine()
@@ -53,6 +79,8 @@ def prepare(city: str | None = None) -> dict:
             columns = _columns(conn, table)
             df = frames[table]
             counts[table] = copy_rows(conn, table, df, [c for c in columns if c in df.columns])
+        for table, results in _reference_checks(conn, city).items():
+            gate.gate(DQ_PERIOD, "reference", table, results)
     return counts
 
 

@@ -1,0 +1,3 @@
+ALTER TABLE quarantine.upload DROP COLUMN IF EXISTS expectation;
+ALTER TABLE quarantine.poi DROP COLUMN IF EXISTS expectation;
+ALTER TABLE quarantine.registration DROP COLUMN IF EXISTS expectation;
