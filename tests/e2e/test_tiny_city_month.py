@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from tests.fixtures.tiny_city import EXPECTED, MONTH
+from tests.fixtures.tiny_city import EXPECTED, MONTH, uscc
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 DAGS = ("lifecircle_registrations", "lifecircle_pois", "lifecircle_surveys", "lifecircle_coverage", "lifecircle_report")
@@ -82,6 +82,18 @@ def test_progress_and_report(month_run, tiny_city):
     assert "66.7%" in html and "甲乙一刻钟便民生活圈" in html and "<svg" in html
 
 
+def test_pois_matched_to_registrations_and_history(month_run):
+    """Each of the four map outlets is its registration (same name, same community); the
+    history lists the four POIs, open; the match rate is in raw.load.details."""
+    with month_run["engine"].connect() as conn:
+        matches = dict(conn.execute(sa.text("SELECT poi_id, uscc FROM core.poi_registration_match")).all())
+        history = conn.execute(sa.text("SELECT count(*), count(closed_on) FROM core.poi_history")).one()
+        details = conn.execute(sa.text("SELECT details FROM raw.load WHERE load_id = 'pois:2024-05'")).scalar()
+    assert matches == {f"B0FF{i:06d}": uscc(i) for i in (1, 2, 3, 4)}
+    assert tuple(history) == (4, 0)
+    assert details["registration_matches"] == 4 and details["registration_match_rate"] == 1.0
+
+
 def test_rerunning_the_month_leaves_the_warehouse_identical(month_run):
     """All five DAGs again for the same month: every mart table (and the core and
     quarantine tables they come from) has the same rows and content checksum."""
@@ -89,7 +101,7 @@ def test_rerunning_the_month_leaves_the_warehouse_identical(month_run):
 
     tables = MART_TABLES + ("core.outlet_history", "core.outlet_location", "core.circle_survey",
                             "core.circle_satisfaction", "quarantine.registration", "quarantine.upload",
-                            "staging.registration", "staging.poi")
+                            "staging.registration", "staging.poi", "core.poi_history", "core.poi_registration_match")
     before = checksums(month_run["engine"], tables)
     assert set(month_run["run_month"]().values()) == {"success"}
     assert checksums(month_run["engine"], tables) == before

@@ -72,6 +72,13 @@ GOOD = {
     "core_outlet_location": pd.DataFrame({
         "snapshot_date": [date(2024, 5, 31)] * 2, "poi_id": ["B1", "B2"], "name": ["甲", "乙"],
         "category_code": ["pharmacy"] * 2, "lng": [105.7, 105.71], "lat": [34.58] * 2, "community_code": ["c1", "c2"]}),
+    "core_poi_history": pd.DataFrame({
+        "poi_id": ["B1", "B2"], "name": ["甲", "乙"], "category_code": ["pharmacy", None],
+        "first_seen": [date(2024, 3, 31)] * 2, "last_seen": [date(2024, 3, 31), date(2024, 5, 31)],
+        "closed_on": [date(2024, 4, 30), None], "lng": [105.7, 105.71], "lat": [34.58] * 2}),
+    "core_poi_registration_match": pd.DataFrame({
+        "snapshot_date": [date(2024, 5, 31)] * 2, "poi_id": ["B1", "B2"], "uscc": [U1, "x"],
+        "score": [0.9, 1.0], "name_score": [0.95, 1.0], "distance_m": [None, 12.5], "same_category": [True, False]}),
     "core_circle_survey": pd.DataFrame({
         "period": ["2024-05"] * 2, "circle_code": ["TC01", "TC02"], "upload_id": ["u1", "u2"],
         "as_of": [date(2024, 5, 31)] * 2, "operator_types": [["private"]] * 2, "smart_platform": [True] * 2,
@@ -120,6 +127,8 @@ BAD = {
     "core_task": (_set("task_id", "A5-01"), "expect_column_values_to_match_regex(task_id)"),
     "core_outlet_history": (_set("valid_to", date(2019, 1, 1)), "expect_column_pair_values_a_to_be_greater_than_b(valid_to,valid_from)"),
     "core_outlet_location": (_dup(["poi_id"]), "expect_compound_columns_to_be_unique(snapshot_date,poi_id)"),
+    "core_poi_history": (_set("closed_on", date(2024, 3, 31)), "expect_column_pair_values_a_to_be_greater_than_b(closed_on,last_seen)"),
+    "core_poi_registration_match": (_dup(["uscc"]), "expect_compound_columns_to_be_unique(snapshot_date,uscc)"),
     "core_circle_survey": (_set("satisfaction_pct", 101.0), "expect_column_values_to_be_between(satisfaction_pct)"),
     "core_circle_satisfaction": (_set("satisfied", 5), "expect_column_pair_values_a_to_be_greater_than_b(responses,satisfied)"),
     "mart_community_category_access": (_set("method", "guess"), "expect_column_values_to_be_in_set(method)"),

@@ -20,7 +20,10 @@ DELETE FROM core.circle_satisfaction WHERE period = :period;
 INSERT INTO core.circle_satisfaction (period, circle_code, responses, satisfied, satisfaction_pct, sample_ok, repeat_respondents)
 WITH received AS (
     SELECT r.* FROM staging.satisfaction_response r
-    JOIN raw.upload u ON u.upload_id = r.upload_id AND u.status IN ('accepted', 'partly_accepted') AND u.period <= :period
+    JOIN raw.upload u ON u.upload_id = r.upload_id AND u.status IN ('accepted', 'partly_accepted')
+    -- submitted by the period's end; exports without times count from the period they arrived in
+    WHERE CASE WHEN r.submitted_at IS NOT NULL THEN r.submitted_at < CAST(:period_end AS date) + 1
+               ELSE u.period <= :period END
 ), per_person AS (
     SELECT circle_code, respondent_hash, bool_or(satisfied) AS satisfied, count(*) AS answers
     FROM received GROUP BY circle_code, respondent_hash

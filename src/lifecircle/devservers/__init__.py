@@ -7,6 +7,7 @@ Standalone: ``python -m lifecircle.devservers registry|amap --data DIR --port P`
 """
 from lifecircle.devservers.amap_server import AmapFaults, AmapServer
 from lifecircle.devservers.base import BackgroundHTTPServer
+from lifecircle.devservers.overpass_server import OverpassServer
 from lifecircle.devservers.registry_server import RegistryFaults, RegistryServer
 
-__all__ = ["AmapFaults", "AmapServer", "BackgroundHTTPServer", "RegistryFaults", "RegistryServer"]
+__all__ = ["AmapFaults", "AmapServer", "BackgroundHTTPServer", "OverpassServer", "RegistryFaults", "RegistryServer"]

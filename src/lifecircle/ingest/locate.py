@@ -32,3 +32,21 @@ def nearest_community(lng, lat, points: pd.DataFrame) -> np.ndarray:
     tree = cKDTree(local_xy(points["lng"], points["lat"], lat0))
     _, idx = tree.query(local_xy(lng, lat, lat0))
     return points["community_code"].to_numpy()[idx]
+
+
+def nearby_communities(lng, lat, points: pd.DataFrame, radius_m: float) -> list[list[str]]:
+    """For each (lng, lat): the community of the nearest population point plus every
+    community with a population point within ``radius_m`` (sorted, nearest's first).
+    Used to block POI-registration matching, where the nearest point is only a proxy for
+    the community the registration's address names."""
+    lat0 = float(points["lat"].mean())
+    tree = cKDTree(local_xy(points["lng"], points["lat"], lat0))
+    xy = local_xy(lng, lat, lat0)
+    codes = points["community_code"].to_numpy()
+    _, nearest = tree.query(xy)
+    within = tree.query_ball_point(xy, r=radius_m)
+    out = []
+    for n, idx in zip(nearest, within):
+        first = codes[n]
+        out.append([first, *sorted({codes[i] for i in idx} - {first})])
+    return out

@@ -196,7 +196,10 @@ def publish(period: str, city: str | None = None) -> dict:
     """staging.poi -> core.outlet_location for the period's snapshot, then, inside the same
     transaction, suite core_outlet_location and the table-level checks (freshness, key,
     known communities, inside the city boundary, row count vs the previous snapshot); a
-    failed critical rolls the publish back."""
+    failed critical rolls the publish back. Then, in the same transaction, core.poi_history
+    is rebuilt from all staged harvests and the snapshot's POIs are matched to the open
+    registrations (core.poi_registration_match; count and rate in raw.load.details), each
+    checked by its suite."""
     month = Month.parse(period)
     qcfg = table_checks.config(city)
     engine = get_engine()
@@ -218,5 +221,46 @@ def publish(period: str, city: str | None = None) -> dict:
                                           float(qcfg["row_count_max_change_pct"]), qcfg["row_count_severity"]),
         ]
         gate.gate(str(month), SOURCE, "core.outlet_location", results)
-        loads.set_status(conn, loads.load_id(SOURCE, month), "succeeded")
-    return {"located_outlets": int(n)}
+        # POI history: full rebuild from every staged harvest (order-independent re-runs)
+        run_sql_file(conn, "core/publish_poi_history.sql")
+        history = conn.execute(sa.text("SELECT count(*), count(closed_on) FROM core.poi_history")).one()
+        gate.gate(str(month), SOURCE, "core.poi_history", gx_runner.validate_table(conn, "core.poi_history"))
+        matched = publish_matches(conn, month.end, city)
+        gate.gate(str(month), SOURCE, "core.poi_registration_match",
+                  gx_runner.validate_table(conn, "core.poi_registration_match", where="snapshot_date = :d",
+                                           params=snap))
+        rate = round(matched / int(n), 4) if n else 0.0
+        loads.set_status(conn, loads.load_id(SOURCE, month), "succeeded",
+                         details={"registration_matches": matched, "registration_match_rate": rate})
+    return {"located_outlets": int(n), "poi_history": int(history[0]), "poi_history_closed": int(history[1]),
+            "registration_matches": matched, "registration_match_rate": rate}
+
+
+MATCH_NEARBY_RADIUS_M = 500.0
+
+
+def publish_matches(conn: sa.Connection, snapshot_date, city: str | None = None) -> int:
+    """core.poi_registration_match for one snapshot: the located POIs against the
+    registrations open on the snapshot date (core.outlet_history), one-to-one. Returns the
+    number of matches."""
+    from lifecircle.ingest import matching
+
+    cfg = refdata.load_city(city)
+    pois = pd.read_sql(sa.text("""SELECT poi_id, name, category_code, community_code, lng, lat
+        FROM core.outlet_location WHERE snapshot_date = :d ORDER BY poi_id"""), conn, params={"d": snapshot_date})
+    regs = pd.read_sql(sa.text("""SELECT uscc, name, category_code, community_code FROM core.outlet_history
+        WHERE is_open AND valid_from <= :d AND (valid_to IS NULL OR valid_to > :d) ORDER BY uscc"""),
+                       conn, params={"d": snapshot_date})
+    conn.execute(sa.text("DELETE FROM core.poi_registration_match WHERE snapshot_date = :d"), {"d": snapshot_date})
+    if pois.empty or regs.empty:
+        return 0
+    radius = float(cfg.get("matching_nearby_radius_m", MATCH_NEARBY_RADIUS_M))
+    pois["nearby_communities"] = locate.nearby_communities(pois["lng"], pois["lat"],
+                                                           citydata.population_points(city), radius)
+    # registrations have no coordinates yet (geocoding is issue 3): name + category + community
+    found = matching.match(pois.drop(columns=["lng", "lat"]), regs, known_brands=refdata.load_brands())
+    if len(found):
+        replace_rows(conn, "core.poi_registration_match", found.assign(snapshot_date=snapshot_date),
+                     "snapshot_date = :d", {"d": snapshot_date},
+                     ["snapshot_date", *matching.MATCH_COLUMNS])
+    return int(len(found))

@@ -15,7 +15,7 @@ from lifecircle.quality import checks as table_checks
 from lifecircle.quality import gate, gx_runner, routing
 from lifecircle.sources.http import make_session
 from lifecircle.sources.registry_api import fetch_registrations
-from lifecircle.warehouse.bulk import replace_rows
+from lifecircle.warehouse.bulk import replace_rows, upsert_rows
 from lifecircle.warehouse.engine import get_engine, run_sql_file
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,8 @@ def validate(period: str) -> dict:
     dq = gate.gate(str(month), SOURCE, "staging.registration", checks)
     with engine.begin() as conn:
         replace_rows(conn, "quarantine.registration", quarantined, "load_id = :l", {"l": lid}, QUARANTINE_COLUMNS)
-        replace_rows(conn, "staging.registration", valid, "load_id = :l", {"l": lid}, STAGING_COLUMNS)
+        conn.execute(sa.text("DELETE FROM staging.registration WHERE load_id = :l"), {"l": lid})
+        upsert_rows(conn, "staging.registration", valid, ["uscc", "updated_at"], STAGING_COLUMNS)
         unmapped = int(valid["category_code"].isna().sum())
         n_quarantined = int(quarantined[["page_no", "row_no"]].drop_duplicates().shape[0])
         loads.set_status(conn, lid, "validated", rows_accepted=len(valid), rows_quarantined=n_quarantined,

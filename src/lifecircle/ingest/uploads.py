@@ -166,9 +166,10 @@ def _satisfaction(conn, upload_id: str, stored: Path, match_circle, comm_codes: 
         good.append({"upload_id": upload_id, "row_no": i, "circle_code": circle,
                      "community_code": comm_codes.get(_norm(row.get("community_name"))),
                      "respondent_hash": row["respondent_hash"], "satisfied": bool(row["satisfied"]),
-                     "score": row.get("satisfaction_score"), "missing_categories": row.get("missing_categories") or []})
+                     "score": row.get("satisfaction_score"), "missing_categories": row.get("missing_categories") or [],
+                     "submitted_at": row.get("submitted_at")})
     df = pd.DataFrame(good, columns=["upload_id", "row_no", "circle_code", "community_code", "respondent_hash",
-                                     "satisfied", "score", "missing_categories"])
+                                     "satisfied", "score", "missing_categories", "submitted_at"])
     bad += len(res.errors)
     if df.empty:
         return "rejected", res.errors or ["no usable responses"], 0, bad, problems

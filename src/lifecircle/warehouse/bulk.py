@@ -47,3 +47,23 @@ def replace_rows(conn: sa.Connection, table: str, df: pd.DataFrame, where: str, 
     idempotent write every task uses (a re-run replaces its own slice)."""
     conn.execute(sa.text(f"DELETE FROM {table} WHERE {where}"), params)
     return copy_rows(conn, table, df, columns)
+
+
+def upsert_rows(conn: sa.Connection, table: str, df: pd.DataFrame, keys: list[str],
+                columns: list[str] | None = None) -> int:
+    """COPY ``df`` into a temporary table, then insert-or-update ``table`` on ``keys``.
+
+    For records that more than one load can bring (overlapping windows, a back-filled
+    month loaded after later ones): the latest load's copy wins instead of a key clash."""
+    columns = columns or list(df.columns)
+    if df.empty:
+        return 0
+    temp = f"tmp_upsert_{table.replace('.', '_')}"
+    conn.execute(sa.text(f"CREATE TEMP TABLE {temp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    copy_rows(conn, temp, df, columns)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in keys)
+    conn.execute(sa.text(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {temp} "
+                         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"))
+    conn.execute(sa.text(f"DROP TABLE {temp}"))
+    return len(df)

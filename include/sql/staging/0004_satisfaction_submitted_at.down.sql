@@ -1,0 +1,1 @@
+ALTER TABLE staging.satisfaction_response DROP COLUMN IF EXISTS submitted_at;
