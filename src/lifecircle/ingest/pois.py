@@ -1,4 +1,17 @@
-"""Map POIs: AMap harvest over the whole city -> raw -> validated staging -> core locations."""
+"""Map POIs: AMap harvest (or one OpenStreetMap Overpass query) over the whole city -> raw ->
+validated staging -> core locations.
+
+The provider is the city's ``poi_source`` in city.yaml: ``amap`` (default) or ``osm``, for
+cities or years where AMap is not used. OSM elements land in raw.poi with the AMap columns:
+``cell_id`` 'overpass', ``poi_id`` ``osm:<type>/<id>``, ``typecode`` the OSM tag as text
+(``shop=convenience``, the first mapped tag in the order shop, amenity, craft, leisure)
+and ``location`` the WGS-84 position forward-converted to GCJ-02. Why GCJ-02: raw.poi's
+``location`` is what AMap sends, and :func:`transform` converts every row GCJ-02 ->
+WGS-84 by iteration that converges to 1e-7 degrees, so the OSM coordinate comes back to
+well under 1 cm — one transform path for both providers, no provider flag in staging.
+``transform`` then categorises rows whose typecode looks like ``key=value`` by
+``config/mappings/osm_tags.csv`` (else by a name keyword) instead of the AMap typecodes.
+"""
 from __future__ import annotations
 
 import logging
@@ -12,6 +25,7 @@ from lifecircle.ingest import categorise, loads, locate
 from lifecircle.period import Month
 from lifecircle.quality import boundary, gate, gx_runner, routing
 from lifecircle.quality import checks as table_checks
+from lifecircle.sources import overpass
 from lifecircle.sources.amap import AmapQuotaError, harvest, parse_pois
 from lifecircle.warehouse.bulk import replace_rows
 from lifecircle.warehouse.engine import get_engine, run_sql_file
@@ -50,11 +64,81 @@ def _flat(value) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+POI_SOURCES = ("amap", "osm")
+OVERPASS_CELL = "overpass"
+OSM_TAG_RE = r"^(shop|amenity|craft|leisure)=."
+
+
+def poi_source(city_cfg: dict) -> str:
+    """The city's map provider: city.yaml ``poi_source`` (``amap`` when missing)."""
+    src = str(city_cfg.get("poi_source") or "amap").strip().lower()
+    if src not in POI_SOURCES:
+        raise ValueError(f"city.yaml poi_source must be one of {', '.join(POI_SOURCES)}, got {src!r}")
+    return src
+
+
+def overpass_query(city_cfg: dict, osm_tags: pd.DataFrame | None = None, timeout_s: int = 180) -> str:
+    """Overpass QL for every node/way/relation inside the city's WGS-84 bbox carrying one of
+    the tags mapped in osm_tags.csv (one exact-value regex per key), ``out center`` so ways
+    and relations come with a position."""
+    import re
+
+    tags = overpass.load_osm_tags() if osm_tags is None else osm_tags
+    b = city_cfg["bbox"]
+    box = f"({b['min_lat']},{b['min_lng']},{b['max_lat']},{b['max_lng']})"
+    parts = []
+    for key in overpass.TAG_KEYS:
+        values = sorted({v for k, v in zip(tags["key"], tags["value"]) if k == key and v})
+        if values:
+            regex = "|".join(re.escape(v) for v in values)
+            parts.append(f'  nwr["{key}"~"^({regex})$"]{box};')
+    if not parts:
+        raise ValueError("osm_tags.csv maps no shop/amenity/craft/leisure tag: nothing to query")
+    return f"[out:json][timeout:{int(timeout_s)}];\n(\n" + "\n".join(parts) + "\n);\nout center;"
+
+
+def _extract_osm(month: Month, cfg: dict) -> dict:
+    """One Overpass request for the whole city -> raw.poi (cell ``overpass``). No partial
+    state is worth keeping, so any failure marks the load failed and the rerun asks again."""
+    conn_info = settings.get_connection("overpass_api")
+    engine = get_engine()
+    with engine.begin() as conn:
+        load = loads.begin(conn, SOURCE, month, ("raw.poi",))
+    query = overpass_query(cfg)
+    try:
+        payload = overpass.fetch_overpass(conn_info.base_url, query)
+        rows, summary = overpass.parse_overpass(payload)
+        df = pd.DataFrame([{
+            "load_id": load.load_id, "cell_id": OVERPASS_CELL, "seq": i, "poi_id": r["id"], "name": r["name"],
+            "type": r["type"], "typecode": r["type"], "address": r["address"],
+            # repr keeps every digit: GCJ-02 -> WGS-84 in transform returns the OSM position
+            "location": f"{r['lng_gcj']!r},{r['lat_gcj']!r}",
+            "adcode": _flat(r["adcode"]), "adname": _flat(r["adname"]), "tel": _flat(r["tel"]),
+        } for i, r in enumerate(rows)], columns=RAW_COLUMNS)
+        with engine.begin() as conn:
+            # the whole load: an OSM snapshot replaces any AMap cells of an earlier attempt
+            replace_rows(conn, "raw.poi", df, "load_id = :l", {"l": load.load_id})
+            loads.checkpoint(conn, load.load_id, {"done_cells": [OVERPASS_CELL]})
+    except Exception:
+        with engine.begin() as conn:
+            loads.set_status(conn, load.load_id, "failed")
+        raise
+    with engine.begin() as conn:
+        loads.set_status(conn, load.load_id, "extracted", rows_received=len(df),
+                         details={"poi_source": "osm", "queries": 1, "elements": summary["elements"],
+                                  "skipped_no_position": summary["skipped_no_position"],
+                                  "unmapped_tags": summary["unmapped_tags"]})
+    return {"load_id": load.load_id, "pois": len(df), "cells": 1, "queries": 1, "poi_source": "osm"}
+
+
 def extract(period: str, city: str | None = None, qps: float | None = None) -> dict:
     """Harvest every POI of the mapped typecodes, one checkpointed map cell at a time. A
-    quota stop keeps every finished cell and resumes from there on the next run."""
+    quota stop keeps every finished cell and resumes from there on the next run.
+    With ``poi_source: osm`` one Overpass request for the city bbox instead (``qps`` unused)."""
     month = Month.parse(period)
     cfg = refdata.load_city(city)
+    if poi_source(cfg) == "osm":
+        return _extract_osm(month, cfg)
     conn_info = settings.get_connection("amap_api")
     types = harvest_types(cfg)
     engine = get_engine()
@@ -134,6 +218,16 @@ def transform(raw: pd.DataFrame, snapshot_date, load_id: str, city: str | None =
     good = parsed.drop(index=sorted({p[0] for p in problems}))
     category = categorise.categorise_pois(good["typecodes"], good["name"], refdata.load_amap_typecodes(),
                                           refdata.load_keywords())
+    # OSM rows (typecode 'key=value'): osm_tags.csv, else a name keyword; never AMap codes
+    is_osm = good["typecode"].astype("string").str.match(OSM_TAG_RE).fillna(False).astype(bool)
+    if is_osm.any():
+        tags = overpass.load_osm_tags()
+        osm_lookup = {f"{k}={v}": c for k, v, c in zip(tags["key"], tags["value"], tags["category_code"])}
+        keyword = good.loc[is_osm, "name"].map(categorise.keyword_matcher(refdata.load_keywords(), "name"))
+        by_tag = good.loc[is_osm, "typecode"].map(osm_lookup)
+        osm_cat = by_tag.where(by_tag.notna(), keyword)
+        category = pd.Series(category, index=good.index, dtype="object")
+        category[is_osm] = osm_cat.astype("object").where(osm_cat.notna(), None)
     good = good.assign(
         snapshot_date=snapshot_date, load_id=load_id, poi_id=good["id"],
         category_code=category,
