@@ -33,8 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-DAG_ORDER = ("lifecircle_registrations", "lifecircle_pois", "lifecircle_surveys", "lifecircle_coverage",
-             "lifecircle_report")
+from lifecircle.orchestration import DAG_ORDER
 
 
 class RunFailed(Exception):

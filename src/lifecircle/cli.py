@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 from lifecircle import settings
+from lifecircle.orchestration import DAG_ORDER
 from lifecircle.period import Month
 
-DAG_ORDER = ("lifecircle_registrations", "lifecircle_pois", "lifecircle_surveys", "lifecircle_coverage",
-             "lifecircle_report")
 DEMO_TOKEN = "demo-registry-token"
 DEMO_KEY = "demo-amap-key"
 

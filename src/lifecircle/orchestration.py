@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from lifecircle.period import resolve_month
 
+# The monthly cycle, in the order a month's runs must go (sources, coverage, report).
+DAG_ORDER = ("lifecircle_registrations", "lifecircle_pois", "lifecircle_surveys", "lifecircle_coverage",
+             "lifecircle_report")
+
 ASSET_URIS = {
     "registrations": "lifecircle://warehouse/core/outlet_history",
     "pois": "lifecircle://warehouse/core/outlet_location",

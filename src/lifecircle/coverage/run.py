@@ -14,13 +14,10 @@ from lifecircle.period import Month
 from lifecircle.quality import checks as table_checks
 from lifecircle.quality import gate, gx_runner
 from lifecircle.warehouse.bulk import replace_rows
-from lifecircle.warehouse.engine import get_engine
+from lifecircle.warehouse.engine import get_engine, read_frame
 
 log = logging.getLogger(__name__)
 
-
-def _read(conn, sql: str, **params) -> pd.DataFrame:
-    return pd.read_sql(sa.text(sql), conn, params=params)
 
 
 def latest_snapshot(conn, period_end) -> object | None:
@@ -34,21 +31,21 @@ def compute(period: str, city: str | None = None) -> dict:
     cfg = refdata.load_city(city)
     engine = get_engine()
     with engine.connect() as conn:
-        comms = _read(conn, "SELECT * FROM core.community ORDER BY community_code")
-        points = _read(conn, "SELECT * FROM core.population_point ORDER BY point_id")
-        cats = _read(conn, "SELECT * FROM core.category ORDER BY annex5_order")
-        divisions = _read(conn, "SELECT * FROM core.division")
-        circles = _read(conn, "SELECT * FROM core.circle ORDER BY circle_code")
-        members = _read(conn, "SELECT * FROM core.circle_member")
+        comms = read_frame(conn, "SELECT * FROM core.community ORDER BY community_code")
+        points = read_frame(conn, "SELECT * FROM core.population_point ORDER BY point_id")
+        cats = read_frame(conn, "SELECT * FROM core.category ORDER BY annex5_order")
+        divisions = read_frame(conn, "SELECT * FROM core.division")
+        circles = read_frame(conn, "SELECT * FROM core.circle ORDER BY circle_code")
+        members = read_frame(conn, "SELECT * FROM core.circle_member")
         snapshot = latest_snapshot(conn, month.end)
-        located = _read(conn, "SELECT category_code, lng, lat, community_code FROM core.outlet_location "
+        located = read_frame(conn, "SELECT category_code, lng, lat, community_code FROM core.outlet_location "
                               "WHERE snapshot_date = :d ORDER BY poi_id", d=snapshot)
-        open_outlets = _read(conn, """SELECT community_code, is_chain FROM core.outlet_history
+        open_outlets = read_frame(conn, """SELECT community_code, is_chain FROM core.outlet_history
             WHERE is_open AND valid_from <= :d AND (valid_to IS NULL OR valid_to > :d) AND community_code IS NOT NULL""",
                              d=month.end)
-        satisfaction = _read(conn, "SELECT circle_code, responses, satisfied FROM core.circle_satisfaction WHERE period = :p",
+        satisfaction = read_frame(conn, "SELECT circle_code, responses, satisfied FROM core.circle_satisfaction WHERE period = :p",
                              p=str(month))
-        surveys = _read(conn, "SELECT circle_code, facility_area_share_pct FROM core.circle_survey WHERE period = :p",
+        surveys = read_frame(conn, "SELECT circle_code, facility_area_share_pct FROM core.circle_survey WHERE period = :p",
                         p=str(month))
     net = citydata.network(city)
     graph = build_graph(*net) if net is not None else None

@@ -20,6 +20,11 @@ def _plain(value):
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
+def record_json(row) -> str:
+    """The whole raw record as JSON, as quarantine keeps it."""
+    return json.dumps({k: _plain(row[k]) for k in RAW_FIELDS}, ensure_ascii=False, default=str)
+
+
 def _strict_date(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
 
@@ -61,7 +66,7 @@ def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     quarantine = pd.DataFrame([{
         "load_id": df.at[i, "load_id"], "page_no": int(df.at[i, "page_no"]), "row_no": int(df.at[i, "row_no"]),
         "reason_code": code, "field": field, "message": msg,
-        "record": json.dumps({k: _plain(df.at[i, k]) for k in RAW_FIELDS}, ensure_ascii=False),
+        "record": record_json(df.loc[i]),
     } for i, code, field, msg in problems], columns=["load_id", "page_no", "row_no", "reason_code", "field",
                                                     "message", "record"])
     quarantine = quarantine.drop_duplicates(subset=["load_id", "page_no", "row_no", "reason_code"])

@@ -1,7 +1,6 @@
 """Merchant registrations: registry API -> raw -> validated staging -> core outlet history."""
 from __future__ import annotations
 
-import json
 import logging
 
 import pandas as pd
@@ -9,7 +8,7 @@ import sqlalchemy as sa
 
 from lifecircle import refdata, settings
 from lifecircle.ingest import brands, categorise, loads, locate
-from lifecircle.ingest.registration_rules import RAW_FIELDS, check_rows
+from lifecircle.ingest.registration_rules import RAW_FIELDS, check_rows, record_json
 from lifecircle.period import Month
 from lifecircle.quality import checks as table_checks
 from lifecircle.quality import gate, gx_runner, routing
@@ -93,15 +92,13 @@ def route_quarantine(raw: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
     failed on (``failures`` from :func:`routing.route_rows`; their ``row`` labels are
     ``raw``'s index, which the row rules keep), named by the expectation and kept whole
     as received."""
-    from lifecircle.ingest.registration_rules import _plain
-
     rows = []
     for r in failures.itertuples(index=False):
         rec = raw.loc[r.row]
         rows.append({"load_id": rec["load_id"], "page_no": int(rec["page_no"]), "row_no": int(rec["row_no"]),
                      "reason_code": routing.reason_code(r.expectation), "field": r.expectation.partition("(")[2][:-1] or None,
                      "message": f"failed data-quality expectation {r.expectation}", "expectation": r.expectation,
-                     "record": json.dumps({k: _plain(rec[k]) for k in RAW_FIELDS}, ensure_ascii=False, default=str)})
+                     "record": record_json(rec)})
     return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS)
 
 

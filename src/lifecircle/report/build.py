@@ -15,7 +15,7 @@ from lifecircle.report.charts import community_map, line_chart
 from lifecircle.report.progress import PROGRESS_COLUMNS, STATUS_LABELS, compute_progress
 from lifecircle.report.workbook import write_workbook
 from lifecircle.warehouse.bulk import replace_rows
-from lifecircle.warehouse.engine import get_engine
+from lifecircle.warehouse.engine import get_engine, read_frame
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).with_name("templates")
@@ -37,22 +37,19 @@ TASK_STATE_LABELS = {"completed": "已完成（已报送）", "ongoing": "常态
 TASK_REPORT_STATUS = {"not_started": "未启动", "in_progress": "推进中", "completed": "已完成", "blocked": "受阻"}
 
 
-def _read(conn, sql, **params) -> pd.DataFrame:
-    return pd.read_sql(sa.text(sql), conn, params=params)
-
 
 def progress(period: str) -> dict:
     """Compute and store mart.monthly_progress for ``period``."""
     month = Month.parse(period)
     engine = get_engine()
     with engine.connect() as conn:
-        current = _read(conn, "SELECT * FROM mart.coverage_indicator WHERE period = :p", p=str(month))
+        current = read_frame(conn, "SELECT * FROM mart.coverage_indicator WHERE period = :p", p=str(month))
         # only what the trend and the change need: tracked (level, indicator) pairs, the last 12 months
-        history = _read(conn, """SELECT period, level, unit_code, indicator, value FROM mart.coverage_indicator
+        history = read_frame(conn, """SELECT period, level, unit_code, indicator, value FROM mart.coverage_indicator
             WHERE period < :p AND period >= :since
               AND (level, indicator) IN (SELECT level, indicator FROM core.target)""",
                         p=str(month), since=str(month.shift(-12)))
-        targets = _read(conn, "SELECT * FROM core.target ORDER BY indicator, level, due_date")
+        targets = read_frame(conn, "SELECT * FROM core.target ORDER BY indicator, level, due_date")
     if current.empty:
         raise RuntimeError(f"no indicators for {month}: run the coverage DAG for this month first")
     table = compute_progress(str(month), month.end, current, history, targets)
@@ -178,7 +175,7 @@ def _load(conn, month: Month) -> dict[str, pd.DataFrame]:
                 WHERE h.is_open AND h.valid_from <= :d AND (h.valid_to IS NULL OR h.valid_to > :d)
                   AND h.category_code IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""", {"d": month.end}),
     }
-    return {k: _read(conn, sql, **params) for k, (sql, params) in q.items()}
+    return {k: read_frame(conn, sql, **params) for k, (sql, params) in q.items()}
 
 
 def _target_lines(targets: pd.DataFrame, indicator: str, label: str, colour: str, scale: float = 1.0) -> list:

@@ -18,6 +18,13 @@ def get_engine(url: str | None = None) -> sa.Engine:
     return _engine(url or settings.warehouse_url())
 
 
+def read_frame(conn: sa.Connection, sql: str, **params) -> "pd.DataFrame":
+    """A query's rows as a DataFrame, with bound ``:name`` parameters."""
+    import pandas as pd
+
+    return pd.read_sql(sa.text(sql), conn, params=params)
+
+
 def read_sql_text(relpath: str) -> str:
     """Text of ``include/sql/<relpath>`` (e.g. ``core/publish_outlets.sql``)."""
     path = settings.sql_dir() / relpath
