@@ -47,4 +47,4 @@ def test_migrations_go_down_and_up(warehouse_url):
     migrate.upgrade(warehouse_url)
     with engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version_num FROM public.alembic_version")).scalar()
-    assert version == "0004"
+    assert version == "0005"
