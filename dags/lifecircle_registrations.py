@@ -12,6 +12,7 @@ MODULE = "lifecircle.ingest.registrations"
 def lifecircle_registrations():
     pipeline(step("extract", f"{MODULE}:extract"),
              step("validate", f"{MODULE}:validate"),
+             step("geocode", "lifecircle.ingest.geocoding:geocode"),
              step("publish", f"{MODULE}:publish", outlet=ASSETS["registrations"]))
 
 

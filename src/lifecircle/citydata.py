@@ -45,8 +45,34 @@ def population_points(city: str | None = None) -> pd.DataFrame:
 def network(city: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(nodes, edges) of the walking network, or None when the city has none (the
     coverage stage then falls back to straight line x detour factor, labelled approximate)."""
+    found = network_with_summary(city)
+    return None if found is None else found[:2]
+
+
+def network_with_summary(city: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+    """(nodes, edges, summary) from ``<city data>/network``: the city's OpenStreetMap
+    source (one ``*.osm.pbf``, else ``overpass.json``) cleaned and cached by
+    :mod:`lifecircle.coverage.osm_network` with city.yaml's ``network:`` settings; else the
+    generated ``nodes.csv``/``edges.csv`` as they are; else None."""
+    from lifecircle.coverage import osm_network
+
     base = city_data_dir(city) / "network"
+    source = osm_network.find_source(base)
+    if source is not None:
+        from lifecircle.refdata import config_dir, load_city
+
+        cfg = load_city(city).get("network") or {}
+        rules = cfg.get("walkable_rules")
+        rules_path = None
+        if rules:   # written as config/..., like typology_rules
+            parts = Path(rules).parts
+            rules_path = config_dir().joinpath(*(parts[1:] if parts[0] == "config" else parts))
+        return osm_network.load_network(
+            source, max_segment_m=float(cfg.get("max_segment_m", osm_network.DEFAULT_MAX_SEGMENT_M)),
+            rules=rules_path)
     if not (base / "nodes.csv").exists():
         return None
-    return (pd.read_csv(base / "nodes.csv", dtype={"node_id": "int64"}),
-            pd.read_csv(base / "edges.csv", dtype={"u": "int64", "v": "int64"}))
+    nodes = pd.read_csv(base / "nodes.csv", dtype={"node_id": "int64"})
+    edges = pd.read_csv(base / "edges.csv", dtype={"u": "int64", "v": "int64"})
+    return nodes, edges, {"source": str(base / "nodes.csv"), "nodes": len(nodes), "edges": len(edges),
+                          "cache": "none"}

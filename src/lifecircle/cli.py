@@ -1,5 +1,6 @@
 """Command line: ``lifecircle demo`` runs the whole monthly cycle on the embedded default;
-``lifecircle backfill`` runs a range of months the same way.
+``lifecircle backfill`` runs a range of months the same way; ``lifecircle templates``
+writes the blank survey forms to send out.
 
 Airflow is driven in a subprocess — ``tools/run_months.py``, which runs every DAG for
 every month with ``dag.test()`` in one Airflow process — so this package never imports
@@ -194,6 +195,24 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def cmd_templates(args) -> int:
+    """Blank annex-5 forms (one per circle) and task-progress sheets (one per unit)."""
+    from lifecircle.surveys.templates import write_templates
+
+    from datetime import datetime
+
+    from lifecircle.period import REPORT_TZ, reporting_month
+
+    # the CLI is an entry point, not a transform: the clock only picks the default period
+    period = args.period or str(reporting_month(datetime.now(REPORT_TZ)))
+    summary = write_templates(period, args.out, args.city)
+    _say(f"{summary['annex5']} annex-5 forms and {summary['task_progress']} task-progress sheets "
+         f"for {summary['period']} written to {summary['folder']}")
+    if summary["units_without_tasks"]:
+        _say(f"units without tasks (no sheet): {', '.join(summary['units_without_tasks'])}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="lifecircle", description=__doc__)
@@ -219,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_checksums)
     p = sub.add_parser("migrate", help="migrate the warehouse to the newest schema")
     p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("templates", help="write blank annex-5 forms per circle and task-progress sheets per unit")
+    p.add_argument("--period", help="reporting month YYYY-MM (default: last month)")
+    p.add_argument("--out", help="folder (default: <reports>/templates/<period>/)")
+    p.add_argument("--city", help="city configuration (default: LIFECIRCLE_CITY)")
+    p.set_defaults(func=cmd_templates)
     args = parser.parse_args(argv)
     return args.func(args)
 

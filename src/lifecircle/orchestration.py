@@ -15,6 +15,9 @@ ASSET_URIS = {
     "surveys": "lifecircle://warehouse/core/circle_survey",
     "coverage": "lifecircle://warehouse/mart/coverage_indicator",
     "report": "lifecircle://reports/monthly",
+    # New survey files in the landing area (lifecircle_uploads_watch -> lifecircle_surveys);
+    # not part of DAG_ORDER: it only starts the surveys DAG early.
+    "uploads_landed": "lifecircle://landing/uploads",
 }
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from tests.fixtures.tiny_city import EXPECTED, MONTH, uscc
+from tests.fixtures.tiny_city import EXPECTED, LAT0, MONTH, lng_at, uscc
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 DAGS = ("lifecircle_registrations", "lifecircle_pois", "lifecircle_surveys", "lifecircle_coverage", "lifecircle_report")
@@ -63,12 +63,32 @@ def test_walking_distances_match_hand_worked_values(month_run):
 
 def test_rejected_records_are_quarantined_not_lost(month_run):
     with month_run["engine"].connect() as conn:
-        reasons = conn.execute(sa.text("SELECT reason_code FROM quarantine.registration")).scalars().all()
+        reasons = conn.execute(sa.text("SELECT reason_code FROM quarantine.registration ORDER BY 1")).scalars().all()
         uploads = dict(conn.execute(sa.text("SELECT file_name, status FROM raw.upload")).all())
-    assert reasons == ["uscc_check_digit"]
+    # the closed shop's address geocodes only to the district: both its versions are on the
+    # analysts' list, and it is still published (see test_registrations_are_geocoded)
+    assert reasons == ["geocode_too_coarse", "geocode_too_coarse", "uscc_check_digit"]
     assert uploads["notes.txt"] == "rejected"
     assert uploads["annex5_TC01_2024-05.xlsx"] == "accepted"
     assert uploads["satisfaction_TC01_2024-05.csv"] == "accepted"
+
+
+def test_registrations_are_geocoded(month_run):
+    """The four outlets' addresses reach core.outlet_history as WGS-84 points within 1 m of
+    their street node; the closed shop's district-level answer is kept as its level only."""
+    from lifecircle.geo.gcj02 import haversine_m
+
+    with month_run["engine"].connect() as conn:
+        rows = {r.uscc: r for r in conn.execute(sa.text(
+            "SELECT uscc, lng, lat, geocode_level FROM core.outlet_history ORDER BY uscc, valid_from")).all()}
+        details = conn.execute(sa.text("SELECT details FROM raw.load WHERE load_id = 'registrations:2024-05'")).scalar()
+    for serial, x in EXPECTED["geocode"].items():
+        row = rows[uscc(serial)]
+        assert row.geocode_level == "门牌号"
+        assert haversine_m(row.lng, row.lat, lng_at(x), LAT0) < 1.0, serial
+    closed = rows[uscc(5)]
+    assert (closed.lng, closed.lat, closed.geocode_level) == (None, None, "区县")
+    assert details["geocode_ok"] == 4 and details["geocode_too_coarse"] == 1 and details["geocode_quarantined"] == 2
 
 
 def test_progress_and_report(month_run, tiny_city):
@@ -101,7 +121,8 @@ def test_rerunning_the_month_leaves_the_warehouse_identical(month_run):
 
     tables = MART_TABLES + ("core.outlet_history", "core.outlet_location", "core.circle_survey",
                             "core.circle_satisfaction", "quarantine.registration", "quarantine.upload",
-                            "staging.registration", "staging.poi", "core.poi_history", "core.poi_registration_match")
+                            "staging.registration", "staging.poi", "core.poi_history", "core.poi_registration_match",
+                            "raw.geocode_cache")
     before = checksums(month_run["engine"], tables)
     assert set(month_run["run_month"]().values()) == {"success"}
     assert checksums(month_run["engine"], tables) == before

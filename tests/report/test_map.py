@@ -30,3 +30,22 @@ def test_map_single_point_and_empty():
     root = ET.fromstring(community_map(_pts()[:1], 2))
     assert len([e for e in root.iter(NS + "circle") if e.get("class") == "community"]) == 1
     assert ET.fromstring(community_map([], 2)).get("aria-label") == "无数据"
+
+
+def test_candidate_markers_are_drawn_and_extend_the_map():
+    far = {"lng": 105.80, "lat": 34.50, "label": "药店1", "title": "补<药店>候选点位1"}
+    root = ET.fromstring(community_map(_pts(), 2, markers=[far]))
+    marks = [g for g in root.iter(NS + "g") if g.get("class") == "candidate"]
+    assert len(marks) == 1
+    assert marks[0].find(NS + "title").text == "补<药店>候选点位1" and marks[0].find(NS + "text").text == "药店1"
+    # the marker lies east and south of every community: the extent grew to keep it inside
+    xs = [float(v) for v in marks[0].find(NS + "path").get("d").replace("M", " ").replace("L", " ").replace("Z", " ")
+          .replace(",", " ").split()]
+    assert all(0 <= x <= 720 for x in xs[0::2]) and all(0 <= y <= 480 for y in xs[1::2])
+    dots = [e for e in root.iter(NS + "circle") if e.get("class") == "community"]
+    assert max(float(d.get("cx")) for d in dots) < min(xs[0::2])
+    assert "补什么候选点位" in ET.tostring(root, encoding="unicode")
+
+
+def test_no_markers_no_legend():
+    assert "补什么候选点位" not in community_map(_pts(), 2)

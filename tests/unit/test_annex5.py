@@ -81,12 +81,23 @@ def test_blank_template_keeps_circle_and_communities(tmp_path):
     texts = [c.value for row in load_workbook(path).active.iter_rows() for c in row if c.value]
     assert "生活圈包含社区:进步巷社区、大城社区" in texts
     result = parse_annex5(path)
-    assert result.errors == []
-    assert result.form["circle_name"] == "大城（进步巷）生活圈" and result.form["as_of"] == AS_OF
-    assert result.form["operator_types"] == [] and result.form["smart_platform"] is None
-    assert all(v is None for r in result.form["rows"] for k, v in r.items() if k not in
-               ("category_code", "category_group"))
-    assert result.warnings == ["Sheet1: no figures filled in (a blank form)"]
+    assert result.form is None and not result.ok
+    assert result.errors == ["Sheet1: form not filled in (no figures in the header block or the category "
+                             "table: a blank template?), expected the circle's outlets, employees, chain "
+                             "outlets and satisfaction"]
+
+
+def test_injection_text_is_neutralised_on_write_and_restored_on_read(tmp_path):
+    form = _form()
+    form["rows"][0]["demand_list"] = '=HYPERLINK("http://evil.example","点我")'
+    form["rows"][1]["demand_list"] = "@SUM(1+1)"
+    form["rows"][2]["demand_list"] = " -2+3"
+    path = write_annex5(tmp_path / "inj.xlsx", form)
+    ws = load_workbook(path).active
+    cells = {ws.cell(ROW[r["category_code"]], 7).value: ws.cell(ROW[r["category_code"]], 7).data_type
+             for r in form["rows"][:3]}
+    assert cells == {"'=HYPERLINK(\"http://evil.example\",\"点我\")": "s", "'@SUM(1+1)": "s", "' -2+3": "s"}
+    assert parse_annex5(path).form["rows"][:3] == form["rows"][:3][:2] + [dict(form["rows"][2], demand_list="-2+3")]
 
 
 def test_write_is_byte_identical_and_stamped_from_as_of(tmp_path):

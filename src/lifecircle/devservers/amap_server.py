@@ -1,4 +1,5 @@
-"""Fake AMap Web Service v5 polygon search (``GET /v5/place/polygon``) from a JSONL file.
+"""Fake AMap Web Service: v5 polygon search (``GET /v5/place/polygon``) from a JSONL file,
+and v3 geocoding (``GET /v3/geocode/geo``) from an address table.
 
 Reproduces what makes harvesting the real service hard: at most ``cap`` (200) results per
 query whatever the paging, ``page_size`` ≤ 25, errors as HTTP 200 with ``status "0"``
@@ -9,6 +10,17 @@ empty fields as ``[]`` (served as stored). Fields starting with ``_`` (``_open_d
 The rectangle is half-open, ``min ≤ x < max`` on both axes, so neighbouring cells never
 share a POI. POIs are kept sorted by longitude in numpy arrays so a query is two binary
 searches plus a latitude mask over a strip — fast enough for 200k POIs.
+
+Geocoding: ``geocode.jsonl`` (next to the POI file, or ``geocode_jsonl_path``) holds one
+address per line: ``{"address", "location" ("lng,lat" GCJ-02, or null = AMap finds
+nothing), "level", "formatted_address", "province", "city", "district", "adcode", ...}``.
+Lookups are by :func:`lifecircle.sources.amap_geocode.normalise_address` with the
+table's own province and city names as prefixes, so "甘肃省天水市X", "天水市X" and "X"
+find the same line, as the real service tolerates. Single mode answers the first address
+of a ``|`` list; ``batch=true`` answers up to 10, one geocode per address in order (an
+unknown address as an entry of empty ``[]`` fields; ``count`` is the number of addresses).
+Both endpoints share the key check, quota, QPS limit and fault tables; without a table
+every address is "not found".
 """
 from __future__ import annotations
 
@@ -26,9 +38,13 @@ import numpy as np
 
 from lifecircle.devservers.base import BackgroundHTTPServer, FaultTable, JsonHandler
 
-__all__ = ["AmapFaults", "AmapServer", "INFO", "POLYGON_PATH"]
+__all__ = ["AmapFaults", "AmapServer", "GEOCODE_PATH", "INFO", "POLYGON_PATH"]
 
 POLYGON_PATH = "/v5/place/polygon"
+GEOCODE_PATH = "/v3/geocode/geo"
+MAX_GEOCODE_BATCH = 10
+_GEOCODE_FIELDS = ("formatted_address", "country", "province", "citycode", "city", "district", "township",
+                   "neighborhood", "building", "adcode", "street", "number", "location", "level")
 MAX_PAGE_SIZE = 25
 MAX_PAGE_NUM = 100
 INFO = {
@@ -42,7 +58,10 @@ INFO = {
     10010: "IP_QUERY_OVER_LIMIT",
     10014: "QPS_HAS_EXCEEDED_THE_LIMIT",
     10015: "GATEWAY_TIMEOUT",
+    10044: "USER_DAILY_QUERY_OVER_LIMIT",
+    10045: "USER_ABROAD_DAILY_QUERY_OVER_LIMIT",
     20000: "INVALID_PARAMS",
+    20001: "MISSING_REQUIRED_PARAMS",
 }
 
 
@@ -83,11 +102,13 @@ def type_prefix(code: str) -> str:
 
 
 class AmapServer(BackgroundHTTPServer):
-    """Serve ``pois.jsonl`` (one AMap v5 POI per line, GCJ-02 ``location``)."""
+    """Serve ``pois.jsonl`` (one AMap v5 POI per line, GCJ-02 ``location``) and, when
+    present, the geocoding table ``geocode.jsonl`` next to it."""
 
     def __init__(self, pois_jsonl_path: str | Path, key: str, *, as_of: date | str | None = None,
                  cap: int = 200, daily_quota: int | None = None, qps_limit: float | None = None,
-                 faults: AmapFaults | dict | None = None, **kw: Any):
+                 faults: AmapFaults | dict | None = None, geocode_jsonl_path: str | Path | None = None,
+                 batch_omits_unfound: bool = False, **kw: Any):
         super().__init__(**kw)
         self.key, self.cap = key, cap
         self.as_of = as_of.isoformat() if isinstance(as_of, date) else as_of
@@ -99,7 +120,16 @@ class AmapServer(BackgroundHTTPServer):
         self.requests_total = 0      # every request received
         self.queries = 0             # answered with infocode 10000
         self.infocodes: Counter[int] = Counter()
+        self.geocode_queries = 0     # geocoding requests answered with infocode 10000
+        self.geocode_addresses = 0   # addresses in those requests
+        # AMap does not document a batch with unresolvable addresses; True leaves them out
+        # (the client must then ask one by one) instead of sending empty entries
+        self.batch_omits_unfound = batch_omits_unfound
         self._load(Path(pois_jsonl_path))
+        if geocode_jsonl_path is None:
+            sibling = Path(pois_jsonl_path).with_name("geocode.jsonl")
+            geocode_jsonl_path = sibling if sibling.is_file() else None
+        self._load_geocodes(Path(geocode_jsonl_path) if geocode_jsonl_path is not None else None)
 
     def _load(self, path: Path) -> None:
         pois, lngs, lats = [], [], []
@@ -124,6 +154,39 @@ class AmapServer(BackgroundHTTPServer):
         self._lat = np.asarray(lats, dtype=np.float64)[order]
         self._orig = order                   # file position, for a stable result order
         self._pois = pois                    # indexed by file position
+
+    def _load_geocodes(self, path: Path | None) -> None:
+        """address -> served geocode entry (None = not found), keyed as AMap matches them."""
+        from lifecircle.sources.amap_geocode import normalise_address
+
+        rows: list[dict] = []
+        if path is not None:
+            with open(path, encoding="utf-8") as fh:
+                rows = [json.loads(line) for line in fh if line.strip()]
+        names = {str(r.get(k)) for r in rows for k in ("province", "city") if isinstance(r.get(k), str) and r.get(k)}
+        provinces = sorted({n for n in names if n.endswith(("省", "自治区"))}, key=len, reverse=True)
+        cities = sorted(names - set(provinces), key=len, reverse=True)
+        self._geo_prefixes = tuple(provinces + cities)
+        self._geocodes: dict[str, dict | None] = {}
+        for r in rows:
+            key = normalise_address(r.get("address"), self._geo_prefixes)
+            if key in self._geocodes:  # first line wins, as the file is written
+                continue
+            if _location(r.get("location")) is None:
+                self._geocodes[key] = None
+                continue
+            entry = {f: r.get(f, []) for f in _GEOCODE_FIELDS}
+            entry["country"] = r.get("country", "中国")
+            for f in ("neighborhood", "building"):
+                if not isinstance(entry[f], dict):
+                    entry[f] = {"name": [], "type": []}
+            self._geocodes[key] = entry
+
+    def lookup_address(self, address: str) -> dict | None:
+        """The geocode entry the service answers for ``address`` (None: not found)."""
+        from lifecircle.sources.amap_geocode import normalise_address
+
+        return self._geocodes.get(normalise_address(address, self._geo_prefixes))
 
     def set_faults(self, faults: AmapFaults | dict | None) -> None:
         if isinstance(faults, dict):
@@ -183,7 +246,8 @@ class AmapServer(BackgroundHTTPServer):
         url = urlsplit(h.path)
         with self._lock:
             self.requests_total += 1
-        if url.path.rstrip("/") != POLYGON_PATH:
+        path = url.path.rstrip("/")
+        if path not in (POLYGON_PATH, GEOCODE_PATH):
             return h.send_json(404, {"status": "0", "info": "NOT_FOUND", "infocode": "404"})
         q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         if q.get("key") != self.key:
@@ -211,6 +275,8 @@ class AmapServer(BackgroundHTTPServer):
         code = self._f_info.take(ordinal)
         if code:
             return self._error(h, int(code))
+        if path == GEOCODE_PATH:
+            return self._geocode(h, q)
 
         try:
             rect = self._parse_polygon(q.get("polygon", ""))
@@ -229,6 +295,28 @@ class AmapServer(BackgroundHTTPServer):
             self.infocodes[10000] += 1
         h.send_json(200, {"status": "1", "info": "OK", "infocode": "10000",
                           "count": str(len(page)), "pois": page})
+
+    def _geocode(self, h: JsonHandler, q: dict[str, str]) -> None:
+        text = q.get("address", "")
+        if not text.strip():
+            return self._error(h, 20001)
+        batch = q.get("batch", "false").lower() == "true"
+        addresses = text.split("|") if batch else [text.split("|")[0]]
+        if len(addresses) > MAX_GEOCODE_BATCH:
+            return self._error(h, 20000)
+        found = [self.lookup_address(a) for a in addresses]
+        with self._lock:
+            self.geocode_queries += 1
+            self.geocode_addresses += len(addresses)
+            self.infocodes[10000] += 1
+        if batch and not self.batch_omits_unfound:
+            empty = {f: [] for f in _GEOCODE_FIELDS} | {"neighborhood": {"name": [], "type": []},
+                                                         "building": {"name": [], "type": []}}
+            geocodes = [g if g is not None else empty for g in found]
+        else:
+            geocodes = [g for g in found if g is not None]
+        h.send_json(200, {"status": "1", "info": "OK", "infocode": "10000",
+                          "count": str(len(geocodes)), "geocodes": geocodes})
 
     @staticmethod
     def _parse_polygon(text: str) -> tuple[float, float, float, float]:

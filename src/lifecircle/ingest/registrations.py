@@ -1,20 +1,23 @@
-"""Merchant registrations: registry API -> raw -> validated staging -> core outlet history."""
+"""Merchant registrations: registry API and bulk exports -> Parquet landing -> raw ->
+validated staging -> core outlet history (SCD2)."""
 from __future__ import annotations
 
+import json
 import logging
 
 import pandas as pd
 import sqlalchemy as sa
 
 from lifecircle import refdata, settings
-from lifecircle.ingest import brands, categorise, loads, locate
+from lifecircle.ingest import brands, bulk_exports, categorise, loads, locate, parquet_landing
 from lifecircle.ingest.registration_rules import RAW_FIELDS, check_rows, record_json
 from lifecircle.period import Month
 from lifecircle.quality import checks as table_checks
 from lifecircle.quality import gate, gx_runner, routing
 from lifecircle.sources.http import make_session
 from lifecircle.sources.registry_api import fetch_registrations
-from lifecircle.warehouse.bulk import replace_rows, upsert_rows
+from lifecircle.warehouse.arrow_copy import read_arrow, upsert_arrow
+from lifecircle.warehouse.bulk import replace_rows
 from lifecircle.warehouse.engine import get_engine, run_sql_file
 
 log = logging.getLogger(__name__)
@@ -29,45 +32,152 @@ def _window_start(conn: sa.Connection, period: Month) -> str | None:
     """), {"s": SOURCE, "p": str(period)}).scalar()
 
 
-def extract(period: str, page_size: int = 500, retries: int = 5) -> dict:
-    """Fetch the registrations changed since the last load, up to the period's end,
-    one checkpointed page at a time (a failed run resumes at the next page)."""
+def extract(period: str, page_size: int | None = None, retries: int = 5) -> dict:
+    """Land the period's registrations from every configured channel into raw.registration
+    (as Parquet first, then by COPY): the registry API when ``AIRFLOW_CONN_REGISTRY_API``
+    is set, and the export files waiting in :func:`bulk_exports.exports_dir`.
+
+    A failed run resumes: API pages after the checkpointed one, export files this load
+    has not read yet. A re-run of a finished period lands the same rows again."""
     month = Month.parse(period)
-    conn_info = settings.get_connection("registry_api")
     engine = get_engine()
     until = f"{month.end.isoformat()}T23:59:59+08:00"
     with engine.begin() as conn:
-        load = loads.begin(conn, SOURCE, month, ("raw.registration",))
+        load = loads.begin(conn, SOURCE, month, RAW_TABLES)
         since = _window_start(conn, month)
         loads.set_status(conn, load.load_id, "running", details={"updated_since": since, "updated_until": until})
-    start_page = int(load.checkpoint.get("last_page", 0)) + 1
-
-    def on_page(page_no: int, items: list[dict]) -> None:
-        df = pd.DataFrame(items, columns=list(RAW_FIELDS)).astype("object")
-        df.insert(0, "row_no", range(len(df)))
-        df.insert(0, "page_no", page_no)
-        df.insert(0, "load_id", load.load_id)
-        with engine.begin() as conn:
-            replace_rows(conn, "raw.registration", df, "load_id = :l AND page_no = :p",
-                         {"l": load.load_id, "p": page_no})
-            loads.checkpoint(conn, load.load_id, {"last_page": page_no})
-
+    if not load.resumed:
+        parquet_landing.remove_load_files(month.end, load.load_id)
     try:
-        token = conn_info.password or ""
-        summary = fetch_registrations(conn_info.base_url, token, since, until, page_size=page_size,
-                                      start_page=start_page, on_page=on_page, log=log.info,
-                                      session=make_session(retries=retries, secrets=[token]))
+        api = _extract_api(engine, load, month, since, until, page_size, retries)
+        bulk = _extract_bulk(engine, load, month)
     except Exception:
         with engine.begin() as conn:
             loads.set_status(conn, load.load_id, "failed")
         raise
     with engine.begin() as conn:
-        received = conn.execute(sa.text("SELECT count(*) FROM raw.registration WHERE load_id = :l"),
-                                {"l": load.load_id}).scalar()
+        counts = dict(conn.execute(sa.text("SELECT source, count(*) FROM raw.registration WHERE load_id = :l "
+                                           "GROUP BY source"), {"l": load.load_id}).all())
+        received = sum(counts.values())
         loads.set_status(conn, load.load_id, "extracted", rows_received=received,
-                         details={"pages": summary["last_page"], "resumed_from_page": start_page})
-    return {"load_id": load.load_id, "rows": int(received), "pages": summary["last_page"],
-            "resumed_from_page": start_page}
+                         details={**api, **{k: v for k, v in bulk.items() if k != "rejected"},
+                                  "rejected_files": bulk["rejected"]})
+    return {"load_id": load.load_id, "rows": int(received), "api_rows": int(counts.get("api", 0)),
+            "bulk_rows": int(counts.get("bulk", 0)), **api,
+            **{k: v for k, v in bulk.items() if k not in ("duplicate_files", "rejected")},
+            "rejected_files": [r["file_name"] for r in bulk["rejected"]]}
+
+
+RAW_TABLES = ("raw.registration", "raw.registration_file")
+
+
+def _extract_api(engine: sa.Engine, load: loads.Load, month: Month, since: str | None, until: str,
+                 page_size: int | None, retries: int) -> dict:
+    """Page through the registry API into the raw landing; a checkpoint per page."""
+    try:
+        conn_info = settings.get_connection("registry_api")
+    except settings.ConnectionMissing:
+        log.info("registrations: no registry_api connection (AIRFLOW_CONN_REGISTRY_API unset) — exports only")
+        return {"api": "not configured", "pages": 0, "resumed_from_page": None}
+    if load.checkpoint.get("api_complete"):
+        last = int(load.checkpoint["last_page"])
+        log.info("registrations: API pages already landed by this load (%d), not fetched again", last)
+        return {"api": "configured", "pages": last, "resumed_from_page": None}
+    page_size = int(page_size or conn_info.extra.get("page_size") or DEFAULT_PAGE_SIZE)
+    start_page = int(load.checkpoint.get("last_page", 0)) + 1
+
+    def on_page(page_no: int, items: list[dict]) -> None:
+        table = parquet_landing.api_page_table(items, load_id=load.load_id, page_no=page_no)
+        path = parquet_landing.page_path(month.end, load.load_id, page_no)
+        with engine.begin() as conn:
+            parquet_landing.land(conn, table, path, "load_id = :l AND page_no = :p", {"l": load.load_id, "p": page_no})
+            loads.checkpoint(conn, load.load_id, {"last_page": page_no})
+
+    token = conn_info.password or ""
+    summary = fetch_registrations(conn_info.base_url, token, since, until, page_size=page_size,
+                                  start_page=start_page, on_page=on_page, log=log.info,
+                                  session=make_session(retries=retries, secrets=[token]))
+    with engine.begin() as conn:
+        loads.checkpoint(conn, load.load_id, {"last_page": summary["last_page"], "api_complete": True})
+    return {"api": "configured", "pages": summary["last_page"], "resumed_from_page": start_page}
+
+
+DEFAULT_PAGE_SIZE = 500
+
+
+def _extract_bulk(engine: sa.Engine, load: loads.Load, month: Month) -> dict:
+    """Land every export file not landed before (by content hash); reject unusable ones
+    whole, with the reason stored in raw.registration_file and returned."""
+    files = bulk_exports.export_files(bulk_exports.exports_dir())
+    out = {"files_landed": 0, "files_rejected": 0, "files_skipped_duplicate": 0, "duplicate_files": [],
+           "rejected": []}
+    if not files:
+        return out
+    mapping = bulk_exports.load_column_mapping()
+    with engine.connect() as conn:
+        earlier = {r.file_hash: r for r in conn.execute(sa.text(
+            "SELECT DISTINCT ON (file_hash) file_hash, load_id, file_name FROM raw.registration_file "
+            "WHERE status = 'landed' AND load_id <> :l ORDER BY file_hash, load_id"), {"l": load.load_id})}
+        mine = {r.file_hash: r for r in conn.execute(sa.text(
+            "SELECT file_hash, file_name, page_no, status, message FROM raw.registration_file WHERE load_id = :l"),
+            {"l": load.load_id})}
+    ordinal = max((-r.page_no for r in mine.values()), default=0)
+    seen: set[str] = set()
+    for path in files:
+        digest = bulk_exports.file_sha256(path)
+        if digest in seen or digest in earlier:
+            first = earlier[digest].file_name if digest in earlier else "an earlier file of this run"
+            by = earlier[digest].load_id if digest in earlier else load.load_id
+            log.info("registrations: %s skipped — same content (sha256 %s…) already imported as %s by load %s",
+                     path.name, digest[:12], first, by)
+            out["files_skipped_duplicate"] += 1
+            out["duplicate_files"].append({"file_name": path.name, "file_hash": digest, "imported_by": by})
+            continue
+        seen.add(digest)
+        if digest in mine:  # a resumed load read this file before it failed
+            done = mine[digest]
+            if done.status == "landed":
+                out["files_landed"] += 1
+            else:
+                out["files_rejected"] += 1
+                out["rejected"].append({"file_name": done.file_name, "message": done.message})
+            continue
+        ordinal += 1
+        status = _land_export(engine, load, month, path, digest, -ordinal, mapping)
+        if status["status"] == "landed":
+            out["files_landed"] += 1
+        else:
+            out["files_rejected"] += 1
+            out["rejected"].append({"file_name": path.name, "message": status["message"]})
+    return out
+
+
+def _land_export(engine: sa.Engine, load: loads.Load, month: Month, path, digest: str, page_no: int,
+                 mapping: bulk_exports.ColumnMapping) -> dict:
+    """Read one export; land its rows (Parquet + COPY) or record why it was rejected."""
+    row = {"l": load.load_id, "h": digest, "n": path.name, "p": page_no, "f": path.suffix.lower().lstrip("."),
+           "e": None, "r": 0, "m": None, "c": "{}", "lf": None}
+    with engine.begin() as conn:
+        try:
+            read = bulk_exports.read_export(path, mapping)
+        except bulk_exports.ExportRejected as exc:
+            log.error("registrations: export rejected: %s", exc)
+            row.update(s="rejected", m=str(exc))
+        else:
+            table = parquet_landing.export_table(read.fields, read.row_numbers, load_id=load.load_id,
+                                                 page_no=page_no, file_name=path.name, file_hash=digest)
+            target = parquet_landing.file_path(month.end, load.load_id, digest)
+            parquet_landing.land(conn, table, target, "load_id = :l AND page_no = :p",
+                                 {"l": load.load_id, "p": page_no})
+            log.info("registrations: %s landed, %d rows (%s%s), unmapped headers: %s", path.name, read.rows,
+                     read.format, f", {read.encoding}" if read.encoding else "", ", ".join(read.unmapped) or "none")
+            row.update(s="landed", f=read.format, e=read.encoding, r=read.rows,
+                       c=json.dumps(read.columns_info(), ensure_ascii=False), lf=parquet_landing.relative(target))
+        conn.execute(sa.text("""
+            INSERT INTO raw.registration_file (load_id, file_hash, file_name, page_no, format, encoding, status,
+                                               rows, message, columns, landing_file)
+            VALUES (:l, :h, :n, :p, :f, :e, :s, :r, :m, CAST(:c AS jsonb), :lf)"""), row)
+    return {"status": row["s"], "message": row["m"]}
 
 
 def transform(raw: pd.DataFrame, city: str | None = None, communities: pd.DataFrame | None = None
@@ -99,36 +209,63 @@ def route_quarantine(raw: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
                      "reason_code": routing.reason_code(r.expectation), "field": r.expectation.partition("(")[2][:-1] or None,
                      "message": f"failed data-quality expectation {r.expectation}", "expectation": r.expectation,
                      "record": record_json(rec)})
-    return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS)
+    return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS[:-2])
 
 
-QUARANTINE_COLUMNS = ["load_id", "page_no", "row_no", "reason_code", "field", "message", "record", "expectation"]
+QUARANTINE_COLUMNS = ["load_id", "page_no", "row_no", "reason_code", "field", "message", "record", "expectation",
+                      "source", "file_name"]
+RAW_SELECT = ("SELECT load_id, source, page_no, row_no, file_name, " + ", ".join(RAW_FIELDS)
+              + " FROM raw.registration WHERE load_id = %(l)s ORDER BY source, abs(page_no), row_no")
+
+
+def read_raw(conn: sa.Connection, lid: str) -> pd.DataFrame:
+    """The load's raw rows, API pages first, then export files in the order they were
+    read (the row rules keep the first of two identical versions). Read through
+    ``COPY TO`` + pyarrow: a million rows in seconds, every field text as stored."""
+    table = read_arrow(conn, RAW_SELECT, {"l": lid}, text_columns=["load_id", "source", "file_name", *RAW_FIELDS])
+    if table.num_columns == 0:
+        return pd.DataFrame(columns=["load_id", "source", "page_no", "row_no", "file_name", *RAW_FIELDS])
+    return table.to_pandas()
+
+
+def suite_columns(suite_name: str) -> list[str]:
+    """Columns an expectation suite reads: validating only those keeps GX's frame lean."""
+    cols: list[str] = []
+    for e in gx_runner.load_suite_json(suite_name)["expectations"]:
+        kw = e.get("kwargs", {})
+        for c in [kw.get("column"), kw.get("column_A"), kw.get("column_B"), *(kw.get("column_list") or [])]:
+            if c and c not in cols:
+                cols.append(c)
+    return cols
 
 
 def validate(period: str) -> dict:
     """Raw rows of the period's load -> quarantine (with reasons) and staging (after GX).
 
     Rows failing a critical row-level expectation are quarantined with its name; any other
-    critical failure (e.g. a duplicated business key) blocks the batch."""
+    critical failure (e.g. a duplicated business key) blocks the batch. GX sees every
+    row, but only the columns its suite reads."""
     month = Month.parse(period)
     lid = loads.load_id(SOURCE, month)
     engine = get_engine()
     with engine.connect() as conn:
-        raw = pd.read_sql(sa.text("SELECT * FROM raw.registration WHERE load_id = :l ORDER BY page_no, row_no"),
-                          conn, params={"l": lid})
+        raw = read_raw(conn, lid)
     valid, quarantined = transform(raw)
-    checks = gx_runner.validate_dataframe(valid[STAGING_COLUMNS], "staging_registration")
+    checks = gx_runner.validate_dataframe(valid[suite_columns("staging_registration")], "staging_registration")
     kept, failures, checks = routing.route_rows(valid, checks)
     routed = route_quarantine(raw, failures)
     valid = kept
     quarantined = quarantined.assign(expectation=None)
     if len(routed):
         quarantined = pd.concat([quarantined, routed], ignore_index=True)
+    origin = raw[["page_no", "row_no", "source", "file_name"]].astype({"page_no": "int64", "row_no": "int64"})
+    quarantined = quarantined.astype({"page_no": "int64", "row_no": "int64"}).merge(
+        origin, on=["page_no", "row_no"], how="left", validate="many_to_one")
     dq = gate.gate(str(month), SOURCE, "staging.registration", checks)
     with engine.begin() as conn:
         replace_rows(conn, "quarantine.registration", quarantined, "load_id = :l", {"l": lid}, QUARANTINE_COLUMNS)
         conn.execute(sa.text("DELETE FROM staging.registration WHERE load_id = :l"), {"l": lid})
-        upsert_rows(conn, "staging.registration", valid, ["uscc", "updated_at"], STAGING_COLUMNS)
+        upsert_arrow(conn, "staging.registration", valid, ["uscc", "updated_at"], STAGING_COLUMNS)
         unmapped = int(valid["category_code"].isna().sum())
         n_quarantined = int(quarantined[["page_no", "row_no"]].drop_duplicates().shape[0])
         loads.set_status(conn, lid, "validated", rows_accepted=len(valid), rows_quarantined=n_quarantined,

@@ -30,7 +30,20 @@ INDICATOR_LABELS = {
     "facility_m2_per_100_households": "每百户社区服务设施面积(m²)",
     "registered_outlets": "登记在营网点数", "located_outlets": "地图网点数",
     "communities_in_built_circles_share": "已建生活圈包含社区比例", "missing_basic_categories": "缺少的基本保障类业态数",
+    "reported_outlets": "调查表上报商业网点数", "reported_employees_10k": "调查表上报从业人数(万人)",
+    "reported_chain_outlets": "调查表上报品牌连锁店数", "reported_chain_share": "调查表品牌连锁店占比",
+    "reported_commercial_centres": "社区商业中心(邻里中心)数", "reported_residents_covered_10k": "调查表上报覆盖居民(万人)",
+    "typology": "生活圈分型等级", "pairs_all_share": "“一店一早、一菜一修、一老一小”齐全社区比例",
 }
+DEVELOPMENT_FORM_LABELS = {"clustered": "集聚式", "street_block": "街区式(街坊式)", "dispersed": "分布式"}
+# Shown in their own sections, not in the "other city indicators" list.
+PLAN_SECTION_PREFIXES = ("development_form", "typology")
+CONDITION_LABELS = {"require_all_basic": "基本保障类业态齐全", "min_quality_categories": "品质提升类业态种类",
+                    "min_chain_share": "品牌连锁店占比", "min_satisfaction_pct": "居民满意度",
+                    "require_smart_platform": "便民生活圈智慧服务平台"}
+METHOD_NOTES = {"approximate": "（无步行路网：直线距离×绕行系数估算）"}
+FACILITY_M2_NOTE = ("每百户社区服务设施面积：附件5调查表只填报设施面积占比，未填报设施面积或总建筑面积，"
+                    "无法换算为每百户平方米，本期显示为无数据。")
 LEVEL_LABELS = {"city": "全市", "district": "区", "circle": "生活圈", "community": "社区"}
 TASK_STATE_LABELS = {"completed": "已完成（已报送）", "ongoing": "常态化推进", "overdue": "已逾期（未收到完成报告）",
                      "due_soon": "30天内到期", "open": "推进中"}
@@ -162,6 +175,14 @@ def _load(conn, month: Month) -> dict[str, pd.DataFrame]:
         "quarantine": ("SELECT source, rows_received, rows_accepted, rows_quarantined FROM raw.load "
                        "WHERE period = :p ORDER BY source", {"p": p}),
         "cities": ("SELECT code, name FROM core.division WHERE level = 'city' ORDER BY code", {}),
+        "missing": ("""SELECT m.*, c.name AS community_name, k.name_zh AS category_name, k.annex5_order
+                FROM mart.missing_category m JOIN core.community c USING (community_code)
+                JOIN core.category k USING (category_code) WHERE m.period = :p
+                ORDER BY m.circle_code, k.annex5_order, m.category_code, m.community_code""", {"p": p}),
+        "sites": ("""SELECT s.*, k.name_zh AS category_name, k.annex5_order FROM mart.candidate_site s
+                JOIN core.category k USING (category_code) WHERE s.period = :p
+                ORDER BY s.circle_code, k.annex5_order, s.category_code, s.rank""", {"p": p}),
+        "typology": ("SELECT * FROM mart.circle_typology WHERE period = :p ORDER BY circle_code", {"p": p}),
         "survey_cats": ("""SELECT s.circle_code, c.category_code, c.outlets, c.employees_10k, c.chain_outlets,
                 c.satisfaction_pct, c.demand_list FROM core.circle_survey s
                 JOIN staging.survey_category c ON c.upload_id = s.upload_id WHERE s.period = :p
@@ -213,21 +234,53 @@ def _map(d: dict) -> tuple[str, int]:
                "in_circle": code in circles_of, "circles": circles_of.get(code, ""), "population": int(pop)}
               for code, name, lng, lat, pop in d["communities"][["community_code", "name", "lng", "lat", "population"]]
               .itertuples(index=False, name=None)]
-    return community_map(points, len(req)), len(points)
+    return community_map(points, len(req), markers=_markers(d)), len(points)
+
+
+def _markers(d: dict) -> list[dict]:
+    """补什么 candidate sites as map markers: the circle's code, category and rank beside each."""
+    names = dict(zip(d["circles"]["circle_code"], d["circles"]["name"]))
+    return [{"lng": float(x.lng), "lat": float(x.lat), "label": f"{x.category_name}{x.rank}",
+             "title": f"{names.get(x.circle_code, x.circle_code)}：补{x.category_name}候选点位{x.rank}，"
+                      f"新增覆盖 {int(x.residents_newly_covered):,} 人" + _site_ref(x)}
+            for x in d["sites"].itertuples()]
+
+
+def _site_ref(x) -> str:
+    node = "" if _missing(x.node_id) else f"路网节点 {int(x.node_id)}，"
+    return f"（{node}{float(x.lng):.5f}, {float(x.lat):.5f}）" + METHOD_NOTES.get(x.method, "")
+
+
+def _fills(d: dict) -> dict[str, list[dict]]:
+    """Per circle, each category in mart.missing_category: communities lacking it, residents
+    affected, what surveys asked for, and the candidate sites (补什么)."""
+    miss, sites = d["missing"], d["sites"]
+    by_site = {k: g for k, g in sites.groupby(["circle_code", "category_code"], sort=False)} if len(sites) else {}
+    out: dict[str, list] = {}
+    if miss.empty:
+        return out
+    for (circle, _order, code, name), g in miss[miss["circle_code"].notna()].groupby(
+            ["circle_code", "annex5_order", "category_code", "category_name"], sort=True):
+        cands = by_site.get((circle, code))
+        demand = []
+        if g["annex5_demand"].notna().any():
+            demand.append(f"调查表：{g['annex5_demand'].dropna().iloc[0]}")
+        if int(g["survey_mentions"].max()) > 0:
+            demand.append(f"{int(g['survey_mentions'].max())} 名受访居民反映缺少")
+        out.setdefault(circle, []).append({
+            "category": name, "required": bool(g["required"].iloc[0]), "n": len(g),
+            "residents": int(g["residents_affected"].sum()), "demand": "；".join(demand),
+            "communities": "、".join(f"{c}（{n:,}人）" for c, n in zip(g["community_name"], g["residents_affected"])),
+            "sites": [] if cands is None else [
+                {"rank": int(x.rank), "new": int(x.residents_newly_covered), "cumulative": int(x.cumulative_residents),
+                 "uncovered": int(x.residents_uncovered), "where": _site_ref(x)} for x in cands.itertuples()],
+        })
+    return out
 
 
 def _cards(d: dict, month: Month) -> list[dict]:
-    prog, acc, members = d["prog"], d["access"], d["members"]
-    req = set(d["categories"].loc[d["categories"]["required_for_coverage"], "category_code"])
-    gaps = acc[acc["category_code"].isin(req) & ~acc["present"]].merge(
-        members[["circle_code", "community_code", "population"]], on="community_code")
-    gaps = gaps.assign(lacking=(gaps["population"] - gaps["population_within"]).clip(lower=0).astype(int))
-    fills: dict[str, list] = {}
-    for (circle, _order, code, name), g in gaps.groupby(["circle_code", "annex5_order", "category_code", "category_name"],
-                                                         sort=True) if len(gaps) else []:
-        fills.setdefault(circle, []).append({
-            "category": name, "n": len(g), "residents": int(g["lacking"].sum()),
-            "communities": "、".join(f"{c}（{n:,}人）" for c, n in zip(g["community_name"], g["lacking"]))})
+    prog, members = d["prog"], d["members"]
+    fills = _fills(d)
     names_by = members.groupby("circle_code", sort=False)["name"].agg("、".join).to_dict()
     ind_rows = {}
     for x in prog[prog["level"] == "circle"].itertuples():
@@ -236,6 +289,7 @@ def _cards(d: dict, month: Month) -> list[dict]:
              "target": _fmt(x.target_value, x.indicator), "status": x.status, "status_label": STATUS_LABELS[x.status]})
     surveys = {r["circle_code"]: r for r in d["surveys"].to_dict("records")}
     sat = {r["circle_code"]: r for r in d["sat"].to_dict("records")}
+    grades = {r["circle_code"]: r for r in d["typology"].to_dict("records")}
     cards = []
     for c in d["circles"].itertuples():
         fill = fills.get(c.circle_code, [])
@@ -251,14 +305,96 @@ def _cards(d: dict, month: Month) -> list[dict]:
             satisfaction = "未上报"
         cards.append({
             "code": c.circle_code, "name": c.name, "communities": names_by.get(c.circle_code, ""),
-            "missing": [f"{f['category']}（{f['n']}个社区）" for f in fill], "fill": fill,
+            "missing": [f"{f['category']}（{f['n']}个社区）" for f in fill if f["required"]],
+            "fill": [f for f in fill if f["required"]], "wished": [f for f in fill if not f["required"]],
             "demand": demand, "survey_note": survey_note, "satisfaction": satisfaction,
+            "grade": (grades.get(c.circle_code) or {}).get("grade_label", "—"),
             "indicators": ind_rows.get(c.circle_code, []),
         })
     return cards
 
 
-def _city_rows(d: dict, month: Month) -> tuple[list, list]:
+def _reason_text(reason: dict) -> str:
+    cond, need, got = reason["condition"], reason["required"], reason["actual"]
+    label = CONDITION_LABELS.get(cond, cond)
+    if cond == "require_all_basic":
+        return f"{label}（缺 {len(got['missing'])} 类）"
+    if cond == "min_quality_categories":
+        return f"{label} {got} 类，需 ≥{need} 类"
+    if cond == "min_chain_share":
+        return f"{label} {'无数据' if got is None else f'{float(got):.1%}'}，需 ≥{float(need):.0%}"
+    if cond == "min_satisfaction_pct":
+        if isinstance(got, dict):
+            n = got.get("responses")
+            return (f"{label}无有效样本（{'无' if n is None else n}份，需 ≥{got.get('min_responses')}份）")
+        return f"{label} {float(got):.1f}%，需 ≥{float(need):.0f}%"
+    if cond == "require_smart_platform":
+        return f"{label}：{'未填报' if got is None else '无'}"
+    return f"{label}：{got}"
+
+
+def _typology_rows(d: dict) -> list[dict]:
+    """Per circle: grade and, for each higher grade, why it was not reached."""
+    import json
+
+    names = dict(zip(d["circles"]["circle_code"], d["circles"]["name"]))
+    rows = []
+    for r in d["typology"].itertuples():
+        reasons = r.reasons if isinstance(r.reasons, list) else json.loads(r.reasons)
+        by_grade: dict[str, list] = {}
+        for x in reasons:
+            by_grade.setdefault(x["grade"], []).append(_reason_text(x))
+        rows.append({"code": r.circle_code, "name": names.get(r.circle_code, r.circle_code), "grade": r.grade_label,
+                     "rank": int(r.grade_rank), "grade_code": r.grade_code,
+                     "why": [f"{g}：" + "；".join(v) for g, v in by_grade.items()]})
+    return rows
+
+
+def _development_forms(d: dict) -> dict | None:
+    """Shenzhen's check: share of pilot circles per development form, each >= 20 %."""
+    city = d["ind"][(d["ind"]["level"] == "city") & d["ind"]["indicator"].str.startswith("development_form")]
+    if city.empty:
+        return None
+    v = dict(zip(city["indicator"], city["value"]))
+    n = dict(zip(city["indicator"], city["numerator"]))
+    rows = [{"label": label, "share": _fmt(v.get(f"development_form_{code}_share"), "_share"),
+             "circles": "—" if _missing(n.get(f"development_form_{code}_share")) else int(n[f"development_form_{code}_share"])}
+            for code, label in DEVELOPMENT_FORM_LABELS.items()]
+    met = v.get("development_forms_each_min_share_met")
+    return {"rows": rows, "unreported": _fmt(v.get("development_form_unreported"), "count"),
+            "met": None if _missing(met) else bool(met)}
+
+
+def _pairs(d: dict) -> dict:
+    """Zhanjiang's 一店一早 / 一菜一修 / 一老一小 shares at city, district and circle level."""
+    from lifecircle import refdata
+    from lifecircle.coverage.plan_views import load_pairs, pairs_path
+
+    try:
+        pairs = load_pairs(pairs_path(refdata.load_city()))
+    except (OSError, ValueError) as exc:
+        log.warning("pairs file unavailable (%s): Zhanjiang view left out", exc)
+        return {"columns": [], "keys": [], "rows": []}
+    cols = [(f"{code}_share", label) for code, label in pairs.drop_duplicates("pair_code")[["pair_code", "label_zh"]]
+            .itertuples(index=False)] + [("pairs_all_share", "三项齐全")]
+    ind = d["ind"][d["ind"]["level"].isin(["city", "district", "circle"])]
+    ind = ind[ind["indicator"].isin([c for c, _ in cols])]
+    rows = []
+    for (level, code), g in ind.groupby(["level", "unit_code"], sort=False):
+        vals = dict(zip(g["indicator"], zip(g["value"], g["numerator"], g["denominator"])))
+        cells = []
+        for key, _ in cols:
+            v, num, den = vals.get(key, (None, None, None))
+            cells.append("无数据" if _missing(v) else f"{float(v):.1%}（{int(num)}/{int(den)}）")
+        rows.append({"level": LEVEL_LABELS.get(level, level), "name": g["unit_name"].iloc[0], "cells": cells,
+                     "order": ("city", "district", "circle").index(level)})
+    rows.sort(key=lambda r: r["order"])
+    return {"columns": [label for _, label in cols], "keys": [key for key, _ in cols], "rows": rows}
+
+
+def _city_rows(d: dict, month: Month, hide: set = frozenset()) -> tuple[list, list]:
+    """City indicators against targets, and the other city indicators (less ``hide``,
+    those shown in their own sections)."""
     prog, ind = d["prog"], d["ind"]
     city_prog = prog[prog["level"] == "city"]
     rows = [{"label": INDICATOR_LABELS.get(x.indicator, x.indicator), "value": _fmt(x.value, x.indicator),
@@ -269,8 +405,10 @@ def _city_rows(d: dict, month: Month) -> tuple[list, list]:
              "projected": _fmt(x.projected_value, x.indicator),
              "status": x.status, "status_label": STATUS_LABELS[x.status]} for x in city_prog.itertuples()]
     city = ind[ind["level"] == "city"]
+    shown = city["indicator"].isin(city_prog["indicator"]) | city["indicator"].str.startswith(PLAN_SECTION_PREFIXES) \
+        | city["indicator"].isin(hide)
     other = [{"label": INDICATOR_LABELS.get(x.indicator, x.indicator), "value": _fmt(x.value, x.indicator)}
-             for x in city[~city["indicator"].isin(city_prog["indicator"])].itertuples()]
+             for x in city[~shown].itertuples()]
     return rows, other
 
 
@@ -356,7 +494,8 @@ def render(period: str, out_dir: Path | None = None) -> dict:
     charts = _charts(d)
     map_svg, n_points = _map(d)
     cards = _cards(d, month)
-    city_rows, other_city = _city_rows(d, month)
+    pairs = _pairs(d)
+    city_rows, other_city = _city_rows(d, month, hide=set(pairs["keys"]))
     task_rows, silent_units = _tasks(d)
     city_name = d["cities"]["name"].iloc[0] if len(d["cities"]) else ""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
@@ -371,6 +510,8 @@ def render(period: str, out_dir: Path | None = None) -> dict:
         fresh=fresh, not_fresh=[f for f in fresh if f["state"] != "fresh"],
         dq=d["dq"].to_dict("records"), quarantine=d["quarantine"].to_dict("records"),
         dq_partial=dq_partial, dq_summary=dq_summary,
+        typology=_typology_rows(d), forms=_development_forms(d), pairs=pairs, facility_m2_note=FACILITY_M2_NOTE,
+        n_sites=len(d["sites"]), approximate=bool(len(d["sites"])) and (d["sites"]["method"] == "approximate").any(),
     )
     out_dir = out_dir or settings.reports_dir() / str(month)
     out_dir.mkdir(parents=True, exist_ok=True)

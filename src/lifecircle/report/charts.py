@@ -57,6 +57,13 @@ def line_chart(series: dict[str, list[tuple[str, float | None]]], targets: list[
 _RAMP = ["#c0392b", "#e67e22", "#f1c40f", "#a3cb38", "#2a9d55"]
 
 
+_MARKER = "#8e44ad"  # candidate sites: a colour not on the ramp
+
+
+def _diamond(x: float, y: float, r: float) -> str:
+    return f"M{x:.1f},{y - r:.1f} L{x + r:.1f},{y:.1f} L{x:.1f},{y + r:.1f} L{x - r:.1f},{y:.1f} Z"
+
+
 def _ramp(present: int, required: int) -> str:
     if required <= 0:
         return _RAMP[-1]
@@ -65,19 +72,23 @@ def _ramp(present: int, required: int) -> str:
     return _RAMP[min(int(len(_RAMP[:-1]) * present / required), len(_RAMP) - 2)]
 
 
-def community_map(points: list[dict], required: int, width: int = 720, height: int = 480) -> str:
+def community_map(points: list[dict], required: int, width: int = 720, height: int = 480,
+                  markers: list[dict] | None = None) -> str:
     """Communities as dots at their lng/lat (WGS-84), coloured by how many of the
     ``required`` basic categories they have within walking reach; members of a circle
     are outlined. No tiles, no scripts: an inline SVG that works offline.
 
     ``points``: dicts with code, name, lng, lat, present (int), in_circle (bool),
-    circles (str, may be empty), population (int)."""
+    circles (str, may be empty), population (int). ``markers`` (补什么 candidate sites):
+    dicts with lng, lat, label (short text drawn beside the marker) and title (hover
+    text); drawn as diamonds above the dots, and the map's extent includes them."""
+    markers = markers or []
     if not points:
         return '<svg class="map" role="img" aria-label="无数据" width="10" height="10"></svg>'
     import math
 
-    lngs = [p["lng"] for p in points]
-    lats = [p["lat"] for p in points]
+    lngs = [p["lng"] for p in points] + [m["lng"] for m in markers]
+    lats = [p["lat"] for p in points] + [m["lat"] for m in markers]
     lat0 = (min(lats) + max(lats)) / 2
     kx = math.cos(math.radians(lat0))
     span_x = max((max(lngs) - min(lngs)) * kx, 1e-6)
@@ -107,6 +118,10 @@ def community_map(points: list[dict], required: int, width: int = 720, height: i
         lx_sw += 34
     parts.append(f'<circle cx="{lx_sw + 14}" cy="28" r="5" fill="#fff" stroke="#222" stroke-width="1.5"/>'
                  f'<text x="{lx_sw + 22}" y="32" font-size="11">黑框：已划入生活圈的社区</text>')
+    if markers:
+        lx_m = lx_sw + 170
+        parts.append(f'<path d="{_diamond(lx_m + 6, 28, 6)}" fill="{_MARKER}" stroke="#222" stroke-width="1"/>'
+                     f'<text x="{lx_m + 16}" y="32" font-size="11">补什么候选点位</text>')
     for p in sorted(points, key=lambda p: (p["in_circle"], p["code"])):
         x, y = xy(p["lng"], p["lat"])
         stroke = ' stroke="#222" stroke-width="1.5"' if p["in_circle"] else ' stroke="#fff" stroke-width="0.5"'
@@ -114,5 +129,10 @@ def community_map(points: list[dict], required: int, width: int = 720, height: i
                  + (f'；生活圈 {p["circles"]}' if p["circles"] else ""))
         parts.append(f'<circle class="community" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{_ramp(p["present"], required)}"'
                      f'{stroke}><title>{escape(title)}</title></circle>')
+    for m in markers:
+        x, y = xy(m["lng"], m["lat"])
+        parts.append(f'<g class="candidate"><path d="{_diamond(x, y, r + 2)}" fill="{_MARKER}" stroke="#222" '
+                     f'stroke-width="1"/><text x="{x + r + 4:.1f}" y="{y + 4:.1f}" font-size="10">{escape(str(m["label"]))}</text>'
+                     f'<title>{escape(str(m["title"]))}</title></g>')
     parts.append("</svg>")
     return "".join(parts)

@@ -2,7 +2,8 @@
 
 One sheet per table (column names as in the warehouse, so figures can be matched to
 ``mart``), plus one annex-5-style sheet per circle. Text cells that a spreadsheet would
-read as a formula (starting with = + - @, tab or CR) are prefixed with ``'``; the bytes are
+read as a formula (starting with = + - @, also after spaces, or tab/CR) are prefixed with ``'``
+(``surveys.excel_safety.neutralise``, applied again by ``report.xlsx`` itself); the bytes are
 the same for the same content (stamped from the period, like
 ``surveys.annex5.save_deterministic``, but written by ``report.xlsx``: openpyxl is far too
 slow for a 6,000-community city's tables)."""
@@ -20,8 +21,9 @@ import pandas as pd
 
 from lifecircle.report import xlsx
 from lifecircle.report.xlsx import BOLD, HEADER, TITLE, Sheet
+from lifecircle.surveys.excel_safety import neutralise
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # kept for callers; see excel_safety.is_dangerous
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 CIRCLE_COLUMNS = [  # (key, header) of the per-circle annex-5-style table
@@ -38,7 +40,7 @@ GROUP_LABELS = {"basic": "基本保障类业态", "quality": "品质提升类业
 
 def safe_text(value: str) -> str:
     """Neutralise formula injection: a leading = + - @ (or tab/CR) becomes literal text."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return neutralise(value)
 
 
 def cell_value(value):
@@ -84,7 +86,7 @@ def _column_values(series: pd.Series) -> list:
     values = series.tolist()
     kinds = {type(v) for v in values} - {type(None)}
     if kinds == {str}:
-        return [None if v is None else (safe_text(v) if v[:1] in FORMULA_START and v else v) for v in values]
+        return [None if v is None else neutralise(v) for v in values]
     if kinds == {Decimal}:
         return [None if v is None or v.is_nan() else float(v) for v in values]
     return [cell_value(v) for v in values]

@@ -3,7 +3,9 @@
 openpyxl builds a Python object per cell and serialises it through an XML tree: about
 25k cells/s here, far too slow for a 6,000-community city's 150k-row access table. This
 writes the SpreadsheetML directly (inline strings, no shared-string table, no formulas:
-a value can never become one), with the zip entries and document properties stamped from
+a value can never become one here, and text a spreadsheet would read as a formula once
+copied or saved as CSV is neutralised with a leading ``'``, see
+``surveys.excel_safety``), with the zip entries and document properties stamped from
 the period, so the same content gives the same bytes. openpyxl and Excel read the result."""
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import re
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
+
+from lifecircle.surveys.excel_safety import neutralise
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 EPOCH = date(1899, 12, 30)
@@ -60,7 +64,7 @@ class Sheet:
             elif isinstance(v, date):
                 cells.append(f'<c r="{ref}" s="{DATE}"><v>{(v - EPOCH).days}</v></c>')
             else:
-                text = _esc(str(v))
+                text = _esc(neutralise(str(v)))
                 space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
                 cells.append(f'<c r="{ref}" t="inlineStr"{st}><is><t{space}>{text}</t></is></c>')
         self.rows.append(f'<row r="{r}">{"".join(cells)}</row>')
@@ -85,7 +89,7 @@ class Sheet:
                 if v is None:
                     out.append("")
                     continue
-                t = _esc(v)
+                t = _esc(neutralise(v))
                 space = ' xml:space="preserve"' if t[:1].isspace() or t[-1:].isspace() else ""
                 out.append(f'<c r="{letter}{r}" t="inlineStr"><is><t{space}>{t}</t></is></c>')
             return out

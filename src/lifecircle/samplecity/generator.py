@@ -7,7 +7,8 @@ inputs: each stage draws from its own ``numpy`` generator seeded with
 the clock (``generated_at`` is ``as_of`` at midnight, Beijing time); files are written
 with fixed formats, so two runs give byte-identical files.
 
-Layout (docs/architecture.md, "Sample city"), plus three documented extras:
+Layout (docs/architecture.md, "Sample city"), plus ``amap/geocode.jsonl`` (the fake
+geocoder's address table, :mod:`lifecircle.samplecity.geocodes`) and three documented extras:
 ``truth/links.csv`` (outlet -> true USCC, AMap id), ``truth/dirt.csv`` (every spoiled
 line) and ``reference/`` (divisions, circles and members of the generated city, which a
 bench city has nowhere else).
@@ -37,6 +38,7 @@ from lifecircle.samplecity.geography import (
 )
 from lifecircle.samplecity.network import Network, build_network
 from lifecircle.samplecity.outlets import generate_outlets
+from lifecircle.samplecity.geocodes import build_geocodes
 from lifecircle.samplecity.pois import build_pois
 from lifecircle.samplecity.registrations import build_registrations
 from lifecircle.samplecity.csvout import write_csv
@@ -186,6 +188,9 @@ def generate_city(out_dir, seed: int = 2023, city: str = "tianshui", n_communiti
     (out / "amap").mkdir(exist_ok=True)
     write_lines(out / "amap" / "pois.jsonl", pois.lines)
     pois.lines = []
+    geocodes = build_geocodes(o, geo.profile, stage_rng(seed, "geocode"))
+    write_lines(out / "amap" / "geocode.jsonl", geocodes.lines)
+    geocodes.lines = []
     t_gen = time.perf_counter()
 
     # ---- write
@@ -206,7 +211,7 @@ def generate_city(out_dir, seed: int = 2023, city: str = "tianshui", n_communiti
     })
     write_csv(out / "truth" / "links.csv", {"outlet_id": o["outlet_id"], "uscc": reg.uscc.astype(object),
                                              "poi_id": pois.poi_id, "community_code": o["community_code"]})
-    dirt = pd.concat([reg.dirt, pois.dirt], ignore_index=True)
+    dirt = pd.concat([reg.dirt, pois.dirt, geocodes.dirt], ignore_index=True)
     write_csv(out / "truth" / "dirt.csv", {c: dirt[c] for c in dirt.columns})
     for name, df in _reference_frames(geo).items():
         write_csv(out / "reference" / name, {c: df[c] for c in df.columns})
@@ -238,6 +243,7 @@ def generate_city(out_dir, seed: int = 2023, city: str = "tianshui", n_communiti
             "population_points": int(len(points)), "nodes": int(net.n_nodes), "edges": int(net.n_edges),
             "outlets": n_out, "outlets_closed": closed, "outlets_chain": int(o["chain"].sum()),
             "registry_lines": reg.counts["lines"], "amap_lines": pois.counts["lines"],
+            "geocode_lines": geocodes.counts["lines"],
         },
         "outlets": {
             "by_category": {k: int(by_cat[k]) for k in sorted(by_cat)},
@@ -247,7 +253,8 @@ def generate_city(out_dir, seed: int = 2023, city: str = "tianshui", n_communiti
         },
         "registry": {k: v for k, v in reg.counts.items() if k != "dirt"},
         "amap": {k: v for k, v in pois.counts.items() if k != "dirt"},
-        "dirt": {"registry": reg.counts["dirt"], "amap": pois.counts["dirt"]},
+        "geocode": {k: v for k, v in geocodes.counts.items() if k != "dirt"},
+        "dirt": {"registry": reg.counts["dirt"], "amap": pois.counts["dirt"], "geocode": geocodes.counts["dirt"]},
         "bbox": {"wgs84": wgs, "gcj02": _gcj_bbox(wgs, pois)},
         "uploads": uploads,
         "files": files,

@@ -26,6 +26,8 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils.datetime import from_excel
 from openpyxl.writer.excel import ExcelWriter
 
+from lifecircle.surveys.excel_safety import neutralise, restore
+
 
 # ====================================================================== text helpers
 #: marks people use for a ticked box (打√) and for an empty one
@@ -104,6 +106,8 @@ def category_code_for(name: Any, lookup: dict[str, str] | None = None) -> str | 
 
 TITLE = "试点便民生活圈建设情况调查表"
 SHEET_NAME = "Sheet1"
+NOT_FILLED = ("form not filled in (no figures in the header block or the category table: "
+              "a blank template?), expected the circle's outlets, employees, chain outlets and satisfaction")
 MIN_SAMPLE_NOTE = 50  # annex 5 说明 2: at least 50 sampled responses per circle
 
 #: (code, label on the form) — multi-select operator types, in form order
@@ -198,7 +202,7 @@ def build_annex5_workbook(form: dict) -> Workbook:
     left = Alignment(wrap_text=True, vertical="center", horizontal="left")
 
     def put(row, col, value, *, merge_to=None, fmt=None, align=wrap):
-        cell = ws.cell(row=row, column=col, value=value)
+        cell = ws.cell(row=row, column=col, value=neutralise(value))  # text never becomes a formula
         cell.alignment = align
         if fmt:
             cell.number_format = fmt
@@ -547,7 +551,8 @@ def parse_annex5(path: str | Path) -> Annex5Result:
     errors: list[str] = []
     warnings: list[str] = []
     try:
-        wb = load_workbook(path, data_only=False)
+        with path.open("rb") as f:  # a file object: openpyxl then judges content, not the extension
+            wb = load_workbook(f, data_only=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one error message
         return Annex5Result(None, [f"{path.name}: cannot be opened as an .xlsx workbook "
                                    f"({type(exc).__name__}: {exc}), expected the annex-5 form saved as .xlsx"])
@@ -579,8 +584,9 @@ def parse_annex5(path: str | Path) -> Annex5Result:
     form["rows"] = _parse_table(sh, errors, warnings)
     values = [row[k] for row in form["rows"] for k in ROW_FIELDS] + [
         form[k] for k in ("commercial_centres", "residents_covered_10k", "facility_area_share_pct")]
-    if all(v is None for v in values):
-        warnings.append(f"{sh.title}: no figures filled in (a blank form)")
+    if all(v is None for v in values) and not sh.formulas:
+        # A blank template sent back as is: one clear reason instead of "as-of date empty" & co.
+        return Annex5Result(None, [f"{sh.title}: {NOT_FILLED}"], warnings, sh.title)
     if errors:
         return Annex5Result(None, errors, warnings, sh.title)
     return Annex5Result(form, errors, warnings, sh.title)
@@ -795,7 +801,7 @@ def _parse_row(sh, r, cols, code, name, group, true_group, errors, warnings) -> 
             bad = True
             errors.append(f"{sh.ref(r, cols[key])}: {key} for {name} is {_show(raw)}, expected {expected}")
     demand = sh.raw(r, cols["demand_list"]) if "demand_list" in cols else None
-    out["demand_list"] = str(demand).strip() or None if demand is not None else None
+    out["demand_list"] = restore(str(demand)).strip() or None if demand is not None else None
     if not bad and out["chain_outlets"] is not None and out["outlets"] is not None \
             and out["chain_outlets"] > out["outlets"]:
         errors.append(f"{sh.ref(r, cols['chain_outlets'])}: chain_outlets for {name} is "
@@ -831,3 +837,12 @@ def _show(raw: Any) -> str:
         s = raw.strip()
         return repr(s if len(s) <= 40 else s[:40] + "…")
     return repr(raw)
+
+
+# Public names for the other survey parsers (task progress): one way to read a cell.
+BadValue = _Bad
+read_percent = _percent
+read_date = _as_date
+read_whole = _whole
+show_value = _show
+DATE_HINT = _DATE_HINT

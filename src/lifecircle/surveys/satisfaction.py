@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lifecircle.surveys.annex5 import category_code_for, category_key, category_lookup, clean_name, norm
+from lifecircle.surveys.excel_safety import neutralise, restore
 
 MIN_SAMPLE = 50  # annex 5 说明 2: 每个生活圈抽样调查不少于50份
 MULTI_SEP = "┋"  # 问卷星 joins the options of a multi-select answer with ┋
@@ -106,7 +107,7 @@ def write_responses_csv(path: str | Path, responses: list[dict], encoding: str =
             "name": r.get("name") or "(空)",
             "id_number": r.get("id_number") or "(空)",
         }
-        writer.writerow([values[k] for k in keys])
+        writer.writerow([neutralise(values[k]) for k in keys])  # OWASP: no cell starts a formula
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buf.getvalue().encode(encoding))
     return path
@@ -122,11 +123,16 @@ def _code_names() -> dict[str, str]:
 # ====================================================================== reading
 def _read_table(path: Path, warnings: list[str]) -> list[list[str]]:
     """Rows of a CSV (UTF-8 with/without BOM, else GBK/GB18030) or of an .xlsx export."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    from lifecircle.surveys.detect import is_zip
+
+    if is_zip(path):  # by content: an .xlsx export renamed to .csv is still read as a workbook
         from openpyxl import load_workbook
 
-        wb = load_workbook(path, read_only=True, data_only=False)
-        return [["" if v is None else v for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+        with path.open("rb") as f:
+            wb = load_workbook(f, read_only=True, data_only=False)
+            rows = [["" if v is None else v for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+            wb.close()
+        return rows
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -256,7 +262,7 @@ def parse_responses(path: str | Path, question_map: dict | None = None, *, salt:
         def get(key: str) -> str:
             i = cols.get(key)
             v = raw[i] if i is not None and i < len(raw) else ""
-            v = "" if v is None else (v if isinstance(v, datetime) else str(v).strip())
+            v = "" if v is None else (v if isinstance(v, datetime) else restore(str(v)).strip())
             return "" if isinstance(v, str) and norm(v) in _EMPTY else v
 
         secrets = [norm(get(k)) for k in ("phone", "id_number", "ip") if len(norm(get(k))) >= 5]
