@@ -7,9 +7,9 @@ covered, and so on (greedy is the standard (1 - 1/e) approximation of this NP-ha
 problem; exact optimisation buys little for k = 3 and costs an ILP solver we do not ship).
 
 Distances are exact network distances, as for coverage: a limited Dijkstra from each
-population point's street node (``scipy.sparse.csgraph.dijkstra``, chunked to bound
-memory) gives, per point, every node within the threshold — the sites that would cover it
-— and whether an existing outlet already does. Candidate sites are network nodes (an
+population point's street node (``scipy.sparse.csgraph.dijkstra`` on the circle's
+neighbourhood subgraph, chunked to bound memory) gives, per point, every node within the
+threshold — the sites that would cover it — and whether an existing outlet already does. Candidate sites are network nodes (an
 outlet placed on the street: no walk from the street to its door). Without a network the
 population points themselves are the candidate sites and distances are straight line x
 the city's detour factor; those rows say ``approximate``.
@@ -61,29 +61,51 @@ def greedy_max_coverage(incidence: sparse.spmatrix, weights: np.ndarray, k: int)
 
 
 def _chunk_rows(n_nodes: int) -> int:
-    return max(1, min(512, DIJKSTRA_BUDGET_BYTES // max(8 * n_nodes, 1)))
+    return max(1, min(1024, DIJKSTRA_BUDGET_BYTES // max(8 * n_nodes, 1)))
 
 
-def _network_incidence(graph: WalkGraph, p_nodes: np.ndarray, p_off: np.ndarray, outlets: tuple, threshold: float):
-    """(incidence points x nodes of the uncovered points, uncovered mask) on the network."""
-    o_nodes, o_off = outlets
+def _network_incidences(graph: WalkGraph, p_nodes: np.ndarray, p_off: np.ndarray,
+                        wanted: dict[str, tuple[tuple, float]]) -> tuple[np.ndarray, dict]:
+    """Exact network reach of one circle's population points, per category.
+
+    ``wanted``: category -> ((outlet nodes, outlet offsets), threshold). Returns (the
+    subgraph's global node ids, {category: (points x subgraph-nodes incidence of the points
+    no outlet reaches, uncovered mask)}).
+
+    One multi-source search from all the points first finds the nodes within the largest
+    threshold of any of them; every path that short from a point stays inside that set, so
+    the per-point searches run on that subgraph — exact, and independent of the city's size.
+    Points are processed in chunks so memory stays at chunk x subgraph nodes."""
+    limit = max(thr for _, thr in wanted.values())
     uniq, inverse = np.unique(p_nodes, return_inverse=True)
-    rows, cols = [], []
-    uncovered = np.zeros(len(p_nodes), bool)
-    step = _chunk_rows(graph.n)
+    near = dijkstra(graph.matrix, directed=True, indices=uniq, limit=limit, min_only=True)
+    nodes = np.flatnonzero(np.isfinite(near))                     # ascending: ties stay "lowest node"
+    local = np.full(graph.n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    sub = graph.matrix[nodes][:, nodes]
+    outlets = {}
+    for cat, ((o_nodes, o_off), _thr) in wanted.items():
+        keep = local[o_nodes] >= 0 if len(o_nodes) else np.zeros(0, bool)
+        outlets[cat] = (local[o_nodes[keep]], o_off[keep])
+    parts = {cat: ([], [], np.zeros(len(p_nodes), bool)) for cat in wanted}
+    step = _chunk_rows(len(nodes))
     for start in range(0, len(uniq), step):
-        dist = dijkstra(graph.matrix, directed=True, indices=uniq[start:start + step], limit=threshold)
-        for i in np.flatnonzero((inverse >= start) & (inverse < start + step)):
-            d = dist[inverse[i] - start] + p_off[i]
-            if len(o_nodes) and np.any(d[o_nodes] + o_off <= threshold):
-                continue
-            uncovered[i] = True
-            reach = np.flatnonzero(d <= threshold)
-            rows.append(np.full(len(reach), i))
-            cols.append(reach)
-    r = np.concatenate(rows) if rows else np.array([], np.int64)
-    c = np.concatenate(cols) if cols else np.array([], np.int64)
-    return sparse.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(len(p_nodes), graph.n)), uncovered
+        dist = dijkstra(sub, directed=True, indices=local[uniq[start:start + step]], limit=limit)
+        pts = np.flatnonzero((inverse >= start) & (inverse < start + step))
+        d = dist[inverse[pts] - start] + p_off[pts, None]             # these points x subgraph nodes
+        for cat, (_, thr) in wanted.items():
+            o_loc, o_off = outlets[cat]
+            covered = ((d[:, o_loc] + o_off[None, :]) <= thr).any(axis=1) if len(o_loc) else np.zeros(len(pts), bool)
+            r, c = np.nonzero(d[~covered] <= thr)
+            rows, cols, uncovered = parts[cat]
+            rows.append(pts[~covered][r])
+            cols.append(c)
+            uncovered[pts[~covered]] = True
+    out = {}
+    for cat, (rows, cols, uncovered) in parts.items():
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        out[cat] = (sparse.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(len(p_nodes), len(nodes))), uncovered)
+    return nodes, out
 
 
 def _approximate_incidence(xy: np.ndarray, outlet_xy: np.ndarray, threshold: float, detour: float):
@@ -120,31 +142,39 @@ def candidate_sites(gaps: pd.DataFrame, members: pd.DataFrame, points: pd.DataFr
         node_ids = np.arange(graph.n) if node_ids is None else np.asarray(node_ids)
         snapped = {}
     lat0 = float(points["lat"].mean()) if len(points) else 0.0
+    by_cat = {cat: g for cat, g in outlets.groupby("category_code", sort=False)}
+    empty = outlets.iloc[0:0]
+    populated = points[points["population"] > 0].sort_values("point_id")
     rows = []
     for circle, cats in pairs.groupby("circle_code", sort=True):
         comms = set(members.loc[members["circle_code"] == circle, "community_code"])
-        pts = points[points["community_code"].isin(comms) & (points["population"] > 0)].sort_values("point_id")
+        pts = populated[populated["community_code"].isin(comms)]
         if pts.empty:
             continue
         pop = pts["population"].to_numpy(float)
+        cat_list = list(cats["category_code"])
         if graph is not None:
-            p_nodes, p_off = graph.snap(pts["lng"], pts["lat"])
-        else:
-            xy = local_xy(pts["lng"], pts["lat"], lat0)
-        for cat in cats["category_code"]:
-            thr = float(thresholds[cat])
-            sel = outlets[outlets["category_code"] == cat]
-            if graph is not None:
+            for cat in cat_list:
                 if cat not in snapped:
+                    sel = by_cat.get(cat, empty)
                     snapped[cat] = graph.snap(sel["lng"], sel["lat"]) if len(sel) else (np.array([], np.int64),
                                                                                          np.array([]))
-                inc, uncovered = _network_incidence(graph, p_nodes, p_off, snapped[cat], thr)
+            sub_nodes, reach = _network_incidences(graph, *graph.snap(pts["lng"], pts["lat"]),
+                                                   {c: (snapped[c], float(thresholds[c])) for c in cat_list})
+        else:
+            xy = local_xy(pts["lng"], pts["lat"], lat0)
+        for cat in cat_list:
+            if graph is not None:
+                inc, uncovered = reach[cat]
             else:
-                inc, uncovered = _approximate_incidence(xy, local_xy(sel["lng"], sel["lat"], lat0), thr, detour_factor)
+                sel = by_cat.get(cat, empty)
+                inc, uncovered = _approximate_incidence(xy, local_xy(sel["lng"], sel["lat"], lat0),
+                                                        float(thresholds[cat]), detour_factor)
             before = float(pop[uncovered].sum())
             for rank, pick in enumerate(greedy_max_coverage(inc, np.where(uncovered, pop, 0.0), top_k), start=1):
                 if graph is not None:
-                    node, lng, lat = int(node_ids[pick.site]), float(graph.lng[pick.site]), float(graph.lat[pick.site])
+                    g = sub_nodes[pick.site]
+                    node, lng, lat = int(node_ids[g]), float(graph.lng[g]), float(graph.lat[g])
                 else:
                     node, lng, lat = None, float(pts["lng"].iloc[pick.site]), float(pts["lat"].iloc[pick.site])
                 rows.append({"circle_code": circle, "category_code": cat, "rank": rank, "node_id": node,

@@ -210,9 +210,10 @@ def segments(ways: WayNodes) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     length = haversine_m(ways.lng[:-1][pair], ways.lat[:-1][pair], ways.lng[1:][pair], ways.lat[1:][pair])
     loop = u == v   # a node repeated in a row: a mapping slip, no distance
     edges = pd.DataFrame({"u": u[~loop], "v": v[~loop], "length_m": np.asarray(length, float)[~loop]})
-    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
-    refs, first = np.unique(ways.ref[located], return_index=True)
-    keep = np.isin(refs, used)
+    refs, first = np.unique(ways.ref[located], return_index=True)   # sorted; every edge end is here
+    keep = np.zeros(len(refs), bool)
+    keep[np.searchsorted(refs, edges["u"].to_numpy())] = True
+    keep[np.searchsorted(refs, edges["v"].to_numpy())] = True
     nodes = pd.DataFrame({"node_id": refs[keep], "lng": ways.lng[located][first][keep],
                           "lat": ways.lat[located][first][keep]})
     stats = {"ways_walkable": ways.ways_walkable, "ways_excluded": ways.ways_excluded,

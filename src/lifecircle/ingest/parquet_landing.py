@@ -83,15 +83,26 @@ def _string_array(values: list) -> pa.Array:
         return pa.array([_text(v) for v in values], pa.string())
 
 
+_FIELDS_SCHEMA = pa.schema([(f, pa.string()) for f in RAW_FIELDS])
+
+
 def api_page_table(items: list[dict], *, load_id: str, page_no: int) -> pa.Table:
-    """One API page as a raw table (fields outside ``RAW_FIELDS`` are not kept)."""
+    """One API page as a raw table (fields outside ``RAW_FIELDS`` are not kept).
+
+    Arrow's own dict reader does the common all-text page (half the time of a Python
+    loop per field); a page with a number or object where text belongs takes the
+    field-by-field path that turns such values into text."""
     n = len(items)
+    try:
+        fields = pa.Table.from_pylist(items, schema=_FIELDS_SCHEMA)
+        data = {f: fields.column(f) for f in RAW_FIELDS}
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        data = {f: _string_array([it.get(f) for it in items]) for f in RAW_FIELDS}
     cols = {
         "load_id": pa.array([load_id] * n, pa.string()), "source": pa.array(["api"] * n, pa.string()),
         "page_no": pa.array([page_no] * n, pa.int32()), "row_no": pa.array(range(n), pa.int32()),
-        "file_name": pa.nulls(n, pa.string()), "file_hash": pa.nulls(n, pa.string()),
+        "file_name": pa.nulls(n, pa.string()), "file_hash": pa.nulls(n, pa.string()), **data,
     }
-    cols.update({f: _string_array([it.get(f) for it in items]) for f in RAW_FIELDS})
     return pa.table(cols, schema=SCHEMA)
 
 
