@@ -17,6 +17,7 @@ import resource
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -79,10 +80,13 @@ def main(argv=None) -> None:
     t = time.perf_counter()
     graph = build_graph(nodes, edges)
     t_graph = time.perf_counter() - t
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     sites = candidate_sites(gaps, members, points, outlets, thresholds, graph, node_ids=nodes["node_id"].to_numpy(),
                             top_k=args.top_k)
     t_sites = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_sites = after.ru_utime - cpu.ru_utime + after.ru_stime - cpu.ru_stime
+    load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pairs = sites.groupby(["circle_code", "category_code"]).ngroups
     print(f"""
@@ -96,7 +100,7 @@ machine: 2 cores, CPython {platform.python_version()}; grid {graph.n} nodes / {l
 |---|---|---|
 | build synthetic city | {t_city:.2f} | not part of the pipeline |
 | build graph | {t_graph:.2f} | `network.build_graph` (coverage builds it anyway) |
-| **candidate_sites** | **{t_sites:.2f}** | {len(sites)} sites for {pairs} (circle, category) pairs with someone to cover, top-{args.top_k} |
+| **candidate_sites** | **{t_sites:.2f}** | CPU {cpu_sites:.2f} s (load average {load} at the end); {len(sites)} sites for {pairs} (circle, category) pairs with someone to cover, top-{args.top_k} |
 | **peak memory** | | {peak:.0f} MiB (process max RSS) |
 """)
 

@@ -60,6 +60,15 @@ def _fresh_codes(keys: np.ndarray, tile: int, n_keys: int) -> np.ndarray:
     return np.char.add(code17, uscc_check_digits(code17))
 
 
+def _shift_seconds(stamp, seconds: int):
+    """A well-formed ``YYYY-MM-DDTHH:MM:SS+08:00`` moved by ``seconds`` within its minute
+    (copies get their own timestamps, as a month of real registrations has); anything
+    else unchanged."""
+    if isinstance(stamp, str) and len(stamp) == 25 and stamp[19:] == "+08:00" and stamp[17:19].isdigit():
+        return f"{stamp[:17]}{(int(stamp[17:19]) + seconds) % 60:02d}{stamp[19:]}"
+    return stamp
+
+
 def frame(rows: int, outlets: int = 50_000, communities: int = 1000, seed: int = 2023
           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``rows`` raw registration rows (load_id, page_no, row_no + RAW_FIELDS) and the
@@ -79,6 +88,7 @@ def frame(rows: int, outlets: int = 50_000, communities: int = 1000, seed: int =
             nxt = {c: USCC_CHARSET[(i + 1) % 31] for i, c in enumerate(USCC_CHARSET)}
             fresh[spoil] = [c[:17] + nxt[c[17]] for c in fresh[spoil]]
             part["uscc"] = part["uscc"].where(keep, pd.Series(fresh, index=part.index))
+            part["updated_at"] = part["updated_at"].map(lambda v, t=t: _shift_seconds(v, t))
         tiles.append(part)
     raw = pd.concat(tiles, ignore_index=True).iloc[:rows].copy()
     page_size = 1000

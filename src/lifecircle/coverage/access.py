@@ -45,18 +45,6 @@ def category_of_outlets(outlets: pd.DataFrame, categories: list[str]) -> np.ndar
     return np.where(located, cat, -1)
 
 
-def _groups_by_category(nodes: np.ndarray, offsets: np.ndarray, cat: np.ndarray, n: int, n_cat: int):
-    """Per category, (street nodes, shortest walk to the street) — one entry per node."""
-    key = cat * n + nodes
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]]) if len(key) else np.array([], np.int64)
-    uniq = sorted_key[starts]
-    shortest = np.minimum.reduceat(offsets[order], starts) if len(starts) else np.array([], float)
-    bounds = np.searchsorted(uniq // n, np.arange(n_cat + 1)) if n else np.zeros(n_cat + 1, np.int64)
-    return [(uniq[a:b] % n, shortest[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-
-
 def network_distances(graph: WalkGraph, points: pd.DataFrame, outlets: pd.DataFrame, outlet_cat: np.ndarray,
                       n_cat: int, limit: float, workers: int | None = None):
     """((categories x points) network distance to the nearest outlet, snapped outlets).
@@ -66,9 +54,8 @@ def network_distances(graph: WalkGraph, points: pd.DataFrame, outlets: pd.DataFr
     keep = outlet_cat >= 0
     o_nodes, o_off = graph.snap(outlets["lng"].to_numpy(float)[keep], outlets["lat"].to_numpy(float)[keep])
     o_cat = outlet_cat[keep]
-    groups = _groups_by_category(o_nodes, o_off, o_cat, graph.n, n_cat)
     targets, inverse = np.unique(p_nodes, return_inverse=True)
-    node_dist = nearest_by_group(graph, groups, [limit] * n_cat, targets, workers=workers)
+    node_dist = nearest_by_group(graph, o_nodes, o_off, o_cat, [limit] * n_cat, targets, workers=workers)
     return node_dist[:, inverse] + p_off[None, :], (o_nodes, o_off, o_cat)
 
 

@@ -1,18 +1,26 @@
 """Exact walking distances on the network, fast enough for a whole city every month.
 
-Two searches, both exact, both on ``scipy.sparse.csgraph.dijkstra``:
+Everything runs on ``scipy.sparse.csgraph.dijkstra``; what makes it fast is *where*:
 
-- **nearest outlet of a group** (a category): one multi-source search from a virtual
-  source joined to every outlet's street node by the outlet's walk to the street, capped
-  at ``limit``. Cost grows with the network, not with outlets x origins. Groups are
-  independent, so they run on every core: csgraph holds the GIL, hence forked processes,
-  which inherit the graph instead of pickling it.
-- **everything within reach of an origin** (a centroid, a population point): bounded
-  searches run per spatial tile on the tile's own small subgraph. scipy initialises a
-  node array of the whole graph for every source, which would dominate thousands of
-  short searches on a large network. The subgraph holds every node within
-  ``limit / detour_floor`` of the tile's origins in the plane, so every path of length
-  <= ``limit`` stays inside it: the tiling is exact, not a heuristic.
+- **Nearest outlet of each group** (category), from target nodes (population points):
+  a multi-source search from a virtual source joined to every outlet's street node by the
+  outlet's walk to the street. On a large network such a search is bound by memory
+  latency (measured: ~3x slower per node on 400,000 nodes than on 10,000), so it runs
+  per spatial *tile* of targets on the tile's subgraph (the tile plus a margin), which
+  stays in cache. A tile's answer is *certified*: a path that leaves the subgraph is at
+  least ``detour_floor`` x the planar distance from the target to the subgraph's edge, so
+  any distance below that bound is the true one. The rare (target, group) pairs left
+  uncertain are finished exactly: one whole-network search for a group with many of
+  them, a bounded search from the target otherwise.
+- **Everything within reach of an origin** (centroids for ``outlets_within``, points for
+  candidate sites): bounded searches per tile on the tile's subgraph, which holds every
+  node within ``limit / detour_floor`` of the tile's origins, so no path of length <=
+  ``limit`` is cut. scipy initialises a node array of the whole graph for every source;
+  on the subgraph that cost is small.
+
+csgraph holds the GIL, so tiles run on forked processes, which inherit the graph instead
+of pickling it (``fork_map``). ``detour_floor`` is ~1 for real street geometry; a bad edge
+only makes it smaller, i.e. the subgraphs larger and the run slower, never wrong.
 """
 from __future__ import annotations
 
@@ -28,13 +36,12 @@ from scipy.sparse.csgraph import dijkstra
 
 from lifecircle.coverage.network import EPS_M, WalkGraph
 
-# Forking costs ~0.1 s; below this many node visits (nodes x groups) one process is faster.
-PARALLEL_MIN_WORK = 3_000_000
-PARALLEL_MIN_ORIGINS = 500      # the same for bounded searches (each ~1,000 node visits)
-# Tiles of origins for bounded searches: side = this x the search limit. Larger tiles mean
-# fewer Python round trips, smaller ones less subgraph per origin; 1-2 is flat in practice.
-TILE_PER_LIMIT = 1.5
-SLACK_M = 1.0  # planar margin on top of limit / detour_floor (float noise in local metres)
+REGION_NODES = 16_000    # target subgraph size of a tile: stays in cache, few Python round trips
+MARGIN_M = 800.0         # planar margin of a nearest-outlet tile; larger = fewer uncertain pairs
+GLOBAL_IF_UNRESOLVED = 256   # a group with more uncertain targets gets one whole-network search
+TILE_PER_LIMIT = 1.5     # bounded searches: tile side = this x the search limit
+SLACK_M = 1.0            # planar slack on every certification (float noise in local metres)
+PARALLEL_MIN_NODES = 20_000  # below this a fork (~0.1 s) costs more than it saves
 
 
 # ------------------------------------------------------------------ processes
@@ -66,58 +73,197 @@ def fork_map(fn: Callable, tasks: Sequence, shared: dict, workers: int) -> list:
         _SHARED = {}
 
 
-# ------------------------------------------------------------------ nearest outlet per group
+def _workers(graph: WalkGraph, workers: int | None) -> int:
+    if graph.n < PARALLEL_MIN_NODES:
+        return 1
+    return default_workers() if workers is None else workers
+
+
+# ------------------------------------------------------------------ building blocks
+@dataclass(frozen=True)
+class OutletsByNode:
+    """Outlets sorted by street node: ``ptr[v]:ptr[v+1]`` are the outlets on node ``v``."""
+    ptr: np.ndarray      # n + 1
+    node: np.ndarray     # street node of each outlet (sorted)
+    group: np.ndarray    # group (category) position of each outlet
+    offset: np.ndarray   # walk from the outlet to its street node (m)
+
+    @classmethod
+    def build(cls, n: int, nodes, groups, offsets, shortest_only: bool = False) -> "OutletsByNode":
+        """``shortest_only``: keep one outlet per (node, group), the one nearest the street."""
+        nodes, groups = np.asarray(nodes, np.int64), np.asarray(groups, np.int64)
+        offsets = np.maximum(np.asarray(offsets, float), EPS_M)
+        if shortest_only and len(nodes):
+            key = nodes * (int(groups.max()) + 1) + groups
+            order = np.lexsort((offsets, key))
+            first = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
+            order = order[first]
+        else:
+            order = np.argsort(nodes, kind="stable")
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(nodes[order], minlength=n), out=ptr[1:])
+        return cls(ptr, nodes[order], groups[order], offsets[order])
+
+    def on(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions of the outlets standing on ``nodes``, index into ``nodes`` of each)."""
+        start = self.ptr[nodes]
+        per = self.ptr[nodes + 1] - start
+        owner = np.repeat(np.arange(len(nodes)), per)
+        return np.repeat(start - np.cumsum(per) + per, per) + np.arange(len(owner)), owner
+
+
 def with_virtual_source(matrix: sparse.csr_matrix, nodes: np.ndarray, offsets: np.ndarray) -> sparse.csr_matrix:
     """The graph plus one node (index n) with an edge to each ``nodes[i]`` of ``offsets[i]``.
 
-    Only a row is appended (the virtual node has no in-edges), so this is three array
+    Only a row is appended (the virtual node has no in-edges): three array
     concatenations, not a sparse vstack/hstack."""
     n = matrix.shape[0]
     indptr = np.append(matrix.indptr, matrix.indptr[-1] + len(nodes)).astype(np.int32)
     return sparse.csr_matrix((np.concatenate([matrix.data, np.maximum(offsets, EPS_M)]),
-                              np.concatenate([matrix.indices, nodes.astype(np.int32)]), indptr),
+                              np.concatenate([matrix.indices, np.asarray(nodes).astype(np.int32)]), indptr),
                              shape=(n + 1, n + 1))
 
 
-def _shortest_offset_per_node(nodes: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Several outlets may snap to one node: only the shortest walk to the street counts."""
-    order = np.lexsort((offsets, nodes))
-    uniq, first = np.unique(nodes[order], return_index=True)
-    return uniq, offsets[order][first]
+def induced_subgraph(matrix: sparse.csr_matrix, keep: np.ndarray, position: np.ndarray) -> sparse.csr_matrix:
+    """Rows/columns ``keep`` (sorted) of ``matrix``; ``position`` is a scratch array of -1
+    (length n), left as it was found. scipy's fancy indexing costs O(n) per call."""
+    position[keep] = np.arange(len(keep))
+    start, end = matrix.indptr[keep], matrix.indptr[keep + 1]
+    per = end - start
+    pos = np.repeat(start - np.cumsum(per) + per, per) + np.arange(int(per.sum()))
+    rows = np.repeat(np.arange(len(keep)), per)
+    cols = position[matrix.indices[pos]]
+    inside = cols >= 0
+    sub = sparse.csr_matrix((matrix.data[pos][inside], (rows[inside], cols[inside])), shape=(len(keep), len(keep)))
+    position[keep] = -1
+    return sub
 
 
+def _tiles(xy: np.ndarray, side: float) -> list[np.ndarray]:
+    """Row positions of ``xy`` grouped by square tile of the given side."""
+    if len(xy) == 0:
+        return []
+    cell = np.floor((xy - xy.min(axis=0)) / side).astype(np.int64)
+    key = cell[:, 0] * (cell[:, 1].max() + 1) + cell[:, 1]
+    order = np.argsort(key, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(key[order])) + 1)
+
+
+def _region(graph: WalkGraph, xy: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sorted nodes of the square around ``xy`` grown by ``margin``, its low and high corners)."""
+    centre = (xy.min(axis=0) + xy.max(axis=0)) / 2
+    half = float((xy.max(axis=0) - xy.min(axis=0)).max() / 2 + margin)
+    keep = np.sort(np.asarray(graph.tree.query_ball_point(centre, half, p=np.inf), dtype=np.int64))
+    return keep, centre - half, centre + half
+
+
+# ------------------------------------------------------------------ nearest outlet per group
 def nearest_outlet_distance(graph: WalkGraph, outlet_nodes: np.ndarray, outlet_offsets: np.ndarray,
                             limit: float) -> np.ndarray:
     """Network distance from every node to the nearest outlet (inf beyond ``limit``),
-    counting each outlet's walk to its street node."""
+    counting each outlet's walk to its street node: one whole-network search."""
     n = graph.n
     if len(outlet_nodes) == 0:
         return np.full(n, np.inf)
-    nodes, offsets = _shortest_offset_per_node(np.asarray(outlet_nodes), np.asarray(outlet_offsets, float))
-    dist = dijkstra(with_virtual_source(graph.matrix, nodes, offsets), directed=True, indices=n, limit=limit)
+    by_node = OutletsByNode.build(n, outlet_nodes, np.zeros(len(outlet_nodes), np.int64), outlet_offsets,
+                                  shortest_only=True)
+    dist = dijkstra(with_virtual_source(graph.matrix, by_node.node, by_node.offset), directed=True,
+                    indices=n, limit=limit)
     return dist[:n]
 
 
-def _nearest_task(shared: dict, g: int) -> np.ndarray:
-    nodes, offsets = shared["groups"][g]
-    if len(nodes) == 0:
+def _tile_nearest(shared: dict, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(members, groups x members distances, NaN where the tile cannot certify it)."""
+    graph, by_node, limits = shared["graph"], shared["outlets"], shared["limits"]
+    t_nodes = shared["targets"][members]
+    xy = graph.xy[t_nodes]
+    keep, lo, hi = _region(graph, xy, shared["margin"])
+    sub = induced_subgraph(graph.matrix, keep, np.full(graph.n, -1, dtype=np.int64))
+    local_t = np.searchsorted(keep, t_nodes)
+    pos, o_local = by_node.on(keep)
+    o_group, o_off = by_node.group[pos], by_node.offset[pos]
+    order = np.argsort(o_group, kind="stable")
+    bounds = np.searchsorted(o_group[order], np.arange(len(limits) + 1))
+    out = np.full((len(limits), len(members)), np.inf)
+    for g in range(len(limits)):
+        mine = order[bounds[g]:bounds[g + 1]]
+        if len(mine):
+            d = dijkstra(with_virtual_source(sub, o_local[mine], o_off[mine]), directed=True,
+                         indices=len(keep), limit=limits[g])
+            out[g] = d[local_t]
+    if len(keep) == graph.n:                   # the square holds the whole network
+        return members, out
+    # a path leaving the square is at least detour_floor x the target's planar room long
+    room = graph.detour_floor * np.minimum(xy - lo, hi - xy).min(axis=1) - SLACK_M
+    certain = (out <= room[None, :]) | (room[None, :] >= limits[:, None])
+    return members, np.where(certain, out, np.nan)
+
+
+def _global_nearest(shared: dict, g: int) -> np.ndarray:
+    by_node = shared["outlets"]
+    mine = by_node.group == g
+    n = shared["graph"].n
+    if not mine.any():
         return np.full(len(shared["targets"]), np.inf)
-    graph = with_virtual_source(shared["matrix"], nodes, offsets)
-    dist = dijkstra(graph, directed=True, indices=shared["matrix"].shape[0], limit=shared["limits"][g])
-    return dist[shared["targets"]]
+    d = dijkstra(with_virtual_source(shared["graph"].matrix, by_node.node[mine], by_node.offset[mine]),
+                 directed=True, indices=n, limit=shared["limits"][g])
+    return d[shared["targets"]]
 
 
-def nearest_by_group(graph: WalkGraph, groups: Sequence[tuple[np.ndarray, np.ndarray]], limits: Sequence[float],
+def _reach_nearest(shared: dict, tiles: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For uncertain (target, group) pairs: (target, group, distance) from bounded searches."""
+    graph, by_node, limits = shared["graph"], shared["outlets"], shared["limits"]
+    uncertain = shared["uncertain"]            # groups x targets bool
+    position = np.full(graph.n, -1, dtype=np.int64)
+    found = []
+    for members in tiles:
+        reach = _tile_reach(graph, shared["targets"], shared["reach_limits"], members, position)
+        pos, pair = by_node.on(reach.node)
+        t, g = reach.origin[pair], by_node.group[pos]
+        d = reach.dist[pair] + by_node.offset[pos]
+        ok = uncertain[g, t] & (d <= limits[g])
+        found.append((t[ok], g[ok], d[ok]))
+    return found
+
+
+def nearest_by_group(graph: WalkGraph, outlet_nodes, outlet_offsets, outlet_groups, limits: Sequence[float],
                      targets: np.ndarray, workers: int | None = None) -> np.ndarray:
     """(groups x targets) network distance from each target node to the nearest outlet of
-    each group (inf beyond that group's limit). ``groups[g]`` = (street nodes, walks to the
-    street) of the group's outlets, at most one entry per node (the shortest walk)."""
-    workers = default_workers() if workers is None else workers
-    if graph.n * len(groups) < PARALLEL_MIN_WORK:
-        workers = 1
-    shared = {"matrix": graph.matrix, "groups": groups, "limits": list(limits), "targets": np.asarray(targets)}
-    rows = fork_map(_nearest_task, list(range(len(groups))), shared, workers)
-    return np.vstack(rows) if rows else np.zeros((0, len(targets)))
+    each group, counting the outlet's walk to its street node; inf beyond the group's limit.
+
+    Exact: tiles certify what they can, the rest is searched again (see module doc)."""
+    limits = np.asarray(limits, float)
+    targets = np.asarray(targets, np.int64)
+    n_groups = len(limits)
+    out = np.full((n_groups, len(targets)), np.inf)
+    if n_groups == 0 or len(targets) == 0 or len(outlet_nodes) == 0:
+        return out
+    by_node = OutletsByNode.build(graph.n, outlet_nodes, outlet_groups, outlet_offsets, shortest_only=True)
+    workers = _workers(graph, workers)
+    shared = {"graph": graph, "outlets": by_node, "limits": limits, "targets": targets, "margin": MARGIN_M}
+    xy = graph.xy
+    area_per_node = float(np.prod(xy.max(axis=0) - xy.min(axis=0))) / max(graph.n, 1)
+    side = max(2 * MARGIN_M, (REGION_NODES * area_per_node) ** 0.5 - 2 * MARGIN_M)
+    for members, dist in fork_map(_tile_nearest, _tiles(xy[targets], side), shared, workers):
+        out[:, members] = dist
+
+    uncertain = np.isnan(out)
+    many = np.flatnonzero(uncertain.sum(axis=1) > GLOBAL_IF_UNRESOLVED)
+    for g, dist in zip(many, fork_map(_global_nearest, list(many), shared, workers)):
+        out[g] = dist
+    uncertain[many] = False
+    few = np.flatnonzero(uncertain.any(axis=0))
+    if len(few):
+        out[uncertain] = np.inf
+        reach_limits = np.full(len(targets), -1.0)
+        reach_limits[few] = (np.where(uncertain[:, few], limits[:, None], -1.0)).max(axis=0)
+        shared.update(uncertain=uncertain, reach_limits=reach_limits)
+        side = max(TILE_PER_LIMIT * float(reach_limits.max()), 100.0)
+        tiles = [few[t] for t in _tiles(xy[targets[few]], side)]
+        for part in fork_map(_reach_nearest, _batches(tiles, workers), shared, workers):
+            for t, g, d in part:
+                np.minimum.at(out, (g, t), d)
+    return out
 
 
 # ------------------------------------------------------------------ bounded searches from origins
@@ -129,66 +275,42 @@ class Reach:
     dist: np.ndarray     # network metres from the origin's node
 
 
-def _tiles(xy: np.ndarray, side: float) -> list[np.ndarray]:
-    """Origins (rows of ``xy``) grouped by square tile of the given side."""
-    if len(xy) == 0:
-        return []
-    cell = np.floor((xy - xy.min(axis=0)) / side).astype(np.int64)
-    key = cell[:, 0] * (cell[:, 1].max() + 1) + cell[:, 1]
-    order = np.argsort(key, kind="stable")
-    cuts = np.flatnonzero(np.diff(key[order])) + 1
-    return np.split(order, cuts)
-
-
-def induced_subgraph(matrix: sparse.csr_matrix, keep: np.ndarray, position: np.ndarray) -> sparse.csr_matrix:
-    """Rows/columns ``keep`` of ``matrix``; ``position`` is a scratch array of -1 (length n),
-    left as it was found. Avoids scipy's fancy indexing, which costs O(n) per call."""
-    position[keep] = np.arange(len(keep))
-    starts, ends = matrix.indptr[keep], matrix.indptr[keep + 1]
-    counts = ends - starts
-    total = int(counts.sum())
-    pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-    rows = np.repeat(np.arange(len(keep)), counts)
-    cols = position[matrix.indices[pos]]
-    inside = cols >= 0
-    sub = sparse.csr_matrix((matrix.data[pos][inside], (rows[inside], cols[inside])), shape=(len(keep), len(keep)))
-    position[keep] = -1
-    return sub
-
-
 def _tile_reach(graph: WalkGraph, origin_nodes: np.ndarray, limits: np.ndarray, members: np.ndarray,
                 position: np.ndarray) -> Reach:
-    """Bounded searches for the origins ``members`` (one tile) on the tile's subgraph."""
+    """Bounded searches from the origins ``members`` (one tile) on the tile's subgraph."""
     own = origin_nodes[members]
     lim = limits[members]
     reach_lim = float(lim.max())
-    xy = graph.xy[own]
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    radius = float(np.hypot(*(hi - lo)) / 2 + reach_lim / graph.detour_floor + SLACK_M)
-    keep = np.sort(np.asarray(graph.tree.query_ball_point((lo + hi) / 2, radius), dtype=np.int64))
+    keep, _, _ = _region(graph, graph.xy[own], reach_lim / graph.detour_floor + SLACK_M)
     sub = induced_subgraph(graph.matrix, keep, position)
-    local = np.searchsorted(keep, own)
-    dist = dijkstra(sub, directed=True, indices=local, limit=reach_lim)   # small: tile origins x subgraph
+    dist = dijkstra(sub, directed=True, indices=np.searchsorted(keep, own), limit=reach_lim)
     row, col = np.nonzero(dist <= lim[:, None])
     return Reach(members[row], keep[col], dist[row, col])
 
 
-def reach_tiles(graph: WalkGraph, origin_nodes: np.ndarray, limits: np.ndarray):
-    """Yield a :class:`Reach` per spatial tile of origins (exact; see the module doc)."""
-    origin_nodes = np.asarray(origin_nodes, dtype=np.int64)
-    limits = np.broadcast_to(np.asarray(limits, float), origin_nodes.shape)
+def _batches(tiles: list, workers: int) -> list[list]:
+    """Contiguous runs of tiles (neighbours share cache), a few per worker for balance."""
+    if not tiles:
+        return []
+    return [[tiles[i] for i in b] for b in np.array_split(np.arange(len(tiles)), min(len(tiles), 4 * workers))
+            if len(b)]
+
+
+def _origin_tiles(graph: WalkGraph, origin_nodes: np.ndarray, limits: np.ndarray) -> list[np.ndarray]:
     active = np.flatnonzero(limits >= 0)
     if len(active) == 0:
-        return
+        return []
     side = max(TILE_PER_LIMIT * float(limits[active].max()), 100.0)
-    position = np.full(graph.n, -1, dtype=np.int64)
-    for tile in _tiles(graph.xy[origin_nodes[active]], side):
-        yield _tile_reach(graph, origin_nodes, limits, active[tile], position)
+    return [active[t] for t in _tiles(graph.xy[origin_nodes[active]], side)]
 
 
 def within_reach(graph: WalkGraph, origin_nodes: np.ndarray, limits) -> Reach:
-    """Every node within ``limits`` (per origin, or one value) of each origin node."""
-    parts = list(reach_tiles(graph, origin_nodes, limits))
+    """Every node within ``limits`` (per origin, or one value) of each origin node, with its
+    network distance. For greedy candidate sites: the nodes that would cover a point."""
+    origin_nodes = np.asarray(origin_nodes, dtype=np.int64)
+    limits = np.broadcast_to(np.asarray(limits, float), origin_nodes.shape)
+    position = np.full(graph.n, -1, dtype=np.int64)
+    parts = [_tile_reach(graph, origin_nodes, limits, t, position) for t in _origin_tiles(graph, origin_nodes, limits)]
     if not parts:
         empty = np.array([], np.int64)
         return Reach(empty, empty, np.array([], float))
@@ -202,47 +324,19 @@ def distances_from_origins(graph: WalkGraph, origin_nodes: np.ndarray, limit: fl
 
 
 # ------------------------------------------------------------------ outlets within reach
-@dataclass(frozen=True)
-class OutletsByNode:
-    """Outlets sorted by street node: ``ptr[v]:ptr[v+1]`` are the outlets on node ``v``."""
-    ptr: np.ndarray      # n + 1
-    group: np.ndarray    # group (category) position of each outlet
-    offset: np.ndarray   # walk from the outlet to its street node (m)
-
-    @classmethod
-    def build(cls, n: int, nodes: np.ndarray, groups: np.ndarray, offsets: np.ndarray) -> "OutletsByNode":
-        order = np.argsort(nodes, kind="stable")
-        ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(nodes, minlength=n), out=ptr[1:])
-        return cls(ptr, np.asarray(groups)[order], np.asarray(offsets, float)[order])
-
-
-def _count_reach(reach: Reach, origin_offsets: np.ndarray, outlets: OutletsByNode, thresholds: np.ndarray,
-                 n_origins: int) -> np.ndarray:
-    """(origins x groups) outlets whose walk origin -> street -> outlet is within the
-    group's threshold, from the (origin, node, dist) pairs of bounded searches."""
-    k = len(thresholds)
-    start, end = outlets.ptr[reach.node], outlets.ptr[reach.node + 1]
-    per = end - start
-    total = int(per.sum())
-    pair = np.repeat(np.arange(len(reach.node)), per)
-    pos = np.repeat(start - np.cumsum(per) + per, per) + np.arange(total)
-    origin = reach.origin[pair]
-    group = outlets.group[pos]
-    walk = reach.dist[pair] + outlets.offset[pos] + origin_offsets[origin]
-    ok = walk <= thresholds[group]
-    return np.bincount(origin[ok] * k + group[ok], minlength=n_origins * k).reshape(n_origins, k)
-
-
 def _count_task(shared: dict, tiles: list[np.ndarray]) -> np.ndarray:
-    graph, nodes, limits = shared["graph"], shared["origin_nodes"], shared["limits"]
+    graph, nodes, by_node, thresholds = shared["graph"], shared["origin_nodes"], shared["outlets"], shared["thresholds"]
     position = np.full(graph.n, -1, dtype=np.int64)
-    n_origins, k = len(nodes), len(shared["thresholds"])
-    counts = np.zeros((n_origins, k), dtype=np.int64)
+    n_origins, k = len(nodes), len(thresholds)
+    counts = np.zeros(n_origins * k, dtype=np.int64)
     for members in tiles:
-        reach = _tile_reach(graph, nodes, limits, members, position)
-        counts += _count_reach(reach, shared["origin_offsets"], shared["outlets"], shared["thresholds"], n_origins)
-    return counts
+        reach = _tile_reach(graph, nodes, shared["limits"], members, position)
+        pos, pair = by_node.on(reach.node)
+        origin, group = reach.origin[pair], by_node.group[pos]
+        walk = reach.dist[pair] + by_node.offset[pos] + shared["origin_offsets"][origin]
+        ok = walk <= thresholds[group]
+        counts += np.bincount(origin[ok] * k + group[ok], minlength=n_origins * k)
+    return counts.reshape(n_origins, k)
 
 
 def count_outlets_within(graph: WalkGraph, origin_nodes: np.ndarray, origin_offsets: np.ndarray,
@@ -252,22 +346,13 @@ def count_outlets_within(graph: WalkGraph, origin_nodes: np.ndarray, origin_offs
     origin_nodes = np.asarray(origin_nodes, dtype=np.int64)
     origin_offsets = np.asarray(origin_offsets, float)
     thresholds = np.asarray(thresholds, float)
-    n_origins = len(origin_nodes)
-    if n_origins == 0 or len(thresholds) == 0:
-        return np.zeros((n_origins, len(thresholds)), dtype=np.int64)
+    if len(origin_nodes) == 0 or len(thresholds) == 0:
+        return np.zeros((len(origin_nodes), len(thresholds)), dtype=np.int64)
     # search no further than the largest threshold minus the origin's own walk to the street
     limits = float(thresholds.max()) - origin_offsets
-    active = np.flatnonzero(limits >= 0)
-    if len(active) == 0:
-        return np.zeros((n_origins, len(thresholds)), dtype=np.int64)
-    side = max(TILE_PER_LIMIT * float(limits[active].max()), 100.0)
-    tiles = [active[t] for t in _tiles(graph.xy[origin_nodes[active]], side)]
-    workers = default_workers() if workers is None else workers
-    if n_origins < PARALLEL_MIN_ORIGINS:
-        workers = 1
-    # contiguous batches (tiles are in space-filling order), a few per worker for balance
-    batches = [list(b) for b in np.array_split(np.arange(len(tiles)), max(1, min(len(tiles), 4 * workers)))]
-    tasks = [[tiles[i] for i in b] for b in batches if len(b)]
+    tiles = _origin_tiles(graph, origin_nodes, limits)
+    workers = _workers(graph, workers)
     shared = {"graph": graph, "origin_nodes": origin_nodes, "origin_offsets": origin_offsets, "limits": limits,
               "outlets": outlets, "thresholds": thresholds}
-    return sum(fork_map(_count_task, tasks, shared, workers))
+    parts = fork_map(_count_task, _batches(tiles, workers), shared, workers)
+    return sum(parts) if parts else np.zeros((len(origin_nodes), len(thresholds)), dtype=np.int64)

@@ -148,4 +148,5 @@ def compute(period: str, city: str | None = None) -> dict:
             "communities_covered_share": city_row.get("communities_covered_share"),
             "residents_covered_share": city_row.get("residents_covered_share"),
             "indicators": len(indicators), "missing_categories": len(missing), "candidate_sites": len(sites),
-            "typology": dict(zip(grades["circle_code"], grades["grade_code"])), "dq_failed": failed}
+            "typology": {k: int(v) for k, v in grades["grade_code"].value_counts().sort_index().items()},
+            "dq_failed": failed}

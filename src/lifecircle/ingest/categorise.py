@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
+
+from lifecircle.ingest.literal_search import first_literal_index
 
 
 def keyword_matcher(keywords: pd.DataFrame, field: str):
@@ -29,17 +32,32 @@ def keyword_matcher(keywords: pd.DataFrame, field: str):
     return match
 
 
+def keyword_categories(texts: pd.Series, keywords: pd.DataFrame, field: str) -> pd.Series:
+    """Vectorised ``texts.map(keyword_matcher(keywords, field))``: the category of the
+    keyword found first in each text (longer first where two start at the same place),
+    None where none is found or the text is not a string."""
+    rows = keywords[keywords["field"].isin([field, "any"])]
+    pairs = sorted(zip(rows["keyword"], rows["category_code"]), key=lambda p: -len(p[0]))
+    lookup = dict(pairs)
+    idx, found = first_literal_index(texts.to_numpy(dtype=object), [k for k, _ in pairs])
+    return pd.Series(np.asarray([*(lookup[k] for k in found), None], dtype=object)[idx], index=texts.index)
+
+
 def categorise_registrations(df: pd.DataFrame, gbt4754: pd.DataFrame, keywords: pd.DataFrame) -> pd.DataFrame:
-    """Add ``category_code`` and ``category_rule`` (industry | keyword) to registrations."""
+    """Add ``category_code`` and ``category_rule`` (industry | keyword) to registrations.
+
+    Keywords are searched only in the rows the industry code leaves unmapped, and the
+    business scope only where the name has none."""
     by_code = dict(zip(gbt4754["industry_code"], gbt4754["category_code"]))
     code = df["industry_code"].fillna("").astype(str).str.strip()
     category = code.map(by_code)
     rule = pd.Series(pd.NA, index=df.index, dtype="object").where(category.isna(), "industry")
-    by_name, by_scope = keyword_matcher(keywords, "name"), keyword_matcher(keywords, "scope")
     todo = category.isna()
     if todo.any():
-        guess = df.loc[todo, "name"].map(by_name)
-        guess = guess.fillna(df.loc[todo, "business_scope"].map(by_scope))
+        guess = keyword_categories(df.loc[todo, "name"], keywords, "name")
+        no_name = guess.isna()
+        if no_name.any():
+            guess[no_name] = keyword_categories(df.loc[todo, "business_scope"][no_name], keywords, "scope")
         category.loc[todo] = guess
         rule.loc[todo & category.notna()] = "keyword"
     return df.assign(category_code=category.astype("object").where(category.notna(), None),
@@ -70,7 +88,7 @@ def categorise_pois(typecodes: pd.Series, names: pd.Series, amap: pd.DataFrame, 
     A keyword beats a prefix because AMap files specific shops under generic codes
     (红星生鲜超市 is 060400 超市, but it is a fresh-food store)."""
     exact = typecodes.map(typecode_lookup(amap, exact_only=True))
-    keyword = names.map(keyword_matcher(keywords, "name"))
+    keyword = keyword_categories(names, keywords, "name")
     prefix = typecodes.map(typecode_lookup(amap))
     out = exact.where(exact.notna(), keyword)
     out = out.where(out.notna(), prefix)

@@ -1,22 +1,25 @@
 """Community-level location from address text and from coordinates."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from lifecircle.ingest.literal_search import first_literal_index
+
 
 def community_from_address(addresses: pd.Series, communities: pd.DataFrame) -> pd.Series:
-    """The community whose name appears in the address (longest name wins), else None.
+    """The community whose name appears in the address (leftmost; the longest name where
+    several start at the same place), else None.
 
     Registrations carry an address, not coordinates; naming the community is the match
-    level this gives (geocoding to coordinates is a later stage)."""
+    level this gives (geocoding to coordinates is a later stage). Vectorised over the
+    column (:mod:`lifecircle.ingest.literal_search`): a million addresses in about a second."""
     names = sorted(communities["name"], key=len, reverse=True)
     code_of = dict(zip(communities["name"], communities["community_code"]))
-    pattern = re.compile("|".join(re.escape(n) for n in names))
-    return addresses.fillna("").map(lambda a: (m := pattern.search(a)) and code_of[m.group(0)] or None)
+    idx, found = first_literal_index(addresses.fillna("").to_numpy(dtype=object), names)
+    codes = np.asarray([*(code_of[n] or None for n in found), None], dtype=object)
+    return pd.Series(codes[idx], index=addresses.index)
 
 
 def local_xy(lng, lat, lat0: float) -> np.ndarray:

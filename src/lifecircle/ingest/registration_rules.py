@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
-from lifecircle.quality.uscc import uscc_error
+from lifecircle.quality.uscc import uscc_errors
 
 STATUSES = ("存续", "在业", "开业", "迁出", "停业", "注销", "吊销")
 # Not operating at the registered address: deregistered, revoked, moved out, suspended.
@@ -29,52 +30,113 @@ def _strict_date(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
 
 
+def _as_dates(parsed: pd.Series) -> pd.Series:
+    """``parsed.dt.date`` (datetime.date, NaT where missing) without a Python object per
+    row: the distinct days are converted once (a month's registrations share a few
+    thousand days)."""
+    codes, days = pd.factorize(parsed)
+    if not len(days):
+        return parsed.dt.date  # all missing: keep pandas' own dtype for that case
+    table = np.append(np.asarray(pd.DatetimeIndex(days).date, dtype=object), pd.NaT)
+    return pd.Series(table[codes], index=parsed.index, dtype=object)
+
+
+def _clean(column: pd.Series) -> np.ndarray:
+    """Object values with strings stripped; missing markers and blank strings -> None."""
+    values = column.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(values)
+    values[missing] = None
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        present = np.flatnonzero(~missing)
+        stripped = np.asarray(list(map(str.strip, values[present])), dtype=object)
+        values[present] = stripped
+        blank = present[np.fromiter(map(len, stripped), dtype=np.int64, count=len(stripped)) == 0]
+    else:  # numbers or other objects among the strings: kept as they are
+        values = np.asarray([v.strip() if isinstance(v, str) else v for v in values], dtype=object)
+        blank = np.flatnonzero([isinstance(v, str) and not v for v in values])
+    values[blank] = None
+    return values
+
+
+def _records_json(cols: dict[str, np.ndarray], positions: np.ndarray) -> list[str]:
+    """:func:`record_json` of the rows at ``positions``, column-wise."""
+    picked = [cols[c][positions] for c in RAW_FIELDS]
+    return [json.dumps(dict(zip(RAW_FIELDS, map(_plain, vals))), ensure_ascii=False, default=str)
+            for vals in zip(*picked)]
+
+
+QUARANTINE_COLUMNS = ["load_id", "page_no", "row_no", "reason_code", "field", "message", "record"]
+_NOT_A_STATUS = "status {} is not one of " + "/".join(STATUSES)
+
+
 def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split raw registration rows into (valid, quarantined).
 
     ``quarantined`` has one row per problem: load_id, page_no, row_no, reason_code, field,
-    message, record (the whole raw record). A row with any problem is kept out of ``valid``."""
-    df = raw.copy()
-    for col in RAW_FIELDS:
-        df[col] = df[col].astype("object").where(df[col].notna(), None)
-        df[col] = df[col].map(lambda v: v.strip() if isinstance(v, str) else v).replace("", None)
-    problems: list[tuple] = []
+    message, record (the whole raw record). A row with any problem is kept out of ``valid``.
 
-    def flag(mask: pd.Series, code: str, field: str, message) -> None:
-        for idx in df.index[mask]:
-            text = message(df.loc[idx]) if callable(message) else message
-            problems.append((idx, code, field, text))
+    Vectorised: the fields are cleaned once into object arrays, each rule is one array
+    operation, and messages and records are built for the failing rows only."""
+    cols = {c: _clean(raw[c]) for c in RAW_FIELDS}
+    missing = {c: pd.isna(v) for c, v in cols.items()}
+    problems: list[tuple[np.ndarray, object, str, object]] = []  # (positions, code(s), field, message(s))
+
+    def flag(mask: np.ndarray, code, field: str, message) -> None:
+        """``message``: one text, or a template whose ``{}`` takes repr(value) of each failing row."""
+        pos = np.flatnonzero(mask)
+        if len(pos):
+            if "{}" in message:
+                message = [message.replace("{}", repr(v)) for v in cols[field][pos]]
+            problems.append((pos, code, field, message))
 
     for col in REQUIRED:
-        flag(df[col].isna(), "missing_field", col, f"required field {col} is empty")
-    present = df["uscc"].notna()
-    errors = df.loc[present, "uscc"].map(uscc_error)
-    for idx, err in errors.dropna().items():
-        problems.append((idx, f"uscc_{err}", "uscc", f"unified social credit code {df.at[idx, 'uscc']!r} fails: {err}"))
-    for col in ("established_date", "approved_date"):
-        bad = df[col].notna() & _strict_date(df[col]).isna()
-        flag(bad, "bad_date", col, lambda r, c=col: f"{c} {r[c]!r} is not a date YYYY-MM-DD")
-    updated = pd.to_datetime(df["updated_at"], errors="coerce", utc=True, format="ISO8601")
-    flag(df["updated_at"].notna() & updated.isna(), "bad_date", "updated_at",
-         lambda r: f"updated_at {r['updated_at']!r} is not an ISO timestamp")
-    flag(df["status"].notna() & ~df["status"].isin(STATUSES), "unknown_status", "status",
-         lambda r: f"status {r['status']!r} is not one of {'/'.join(STATUSES)}")
-    dup = df.duplicated(subset=["uscc", "updated_at"], keep="first") & df["uscc"].notna()
-    flag(dup, "duplicate", "uscc", lambda r: f"record {r['uscc']} @ {r['updated_at']} received more than once")
+        flag(missing[col], "missing_field", col, f"required field {col} is empty")
+    errors = uscc_errors(cols["uscc"])
+    failing = np.flatnonzero(pd.notna(errors) & ~missing["uscc"])
+    if len(failing):
+        problems.append((failing, np.asarray(["uscc_" + e for e in errors[failing]], dtype=object), "uscc",
+                         [f"unified social credit code {c!r} fails: {e}"
+                          for c, e in zip(cols["uscc"][failing], errors[failing])]))
+    dates = {c: _strict_date(pd.Series(cols[c], dtype=object)) for c in ("established_date", "approved_date")}
+    for col, parsed in dates.items():
+        flag(~missing[col] & parsed.isna().to_numpy(), "bad_date", col, col + " {} is not a date YYYY-MM-DD")
+    updated = pd.to_datetime(pd.Series(cols["updated_at"], index=raw.index, dtype=object),
+                             errors="coerce", utc=True, format="ISO8601")
+    flag(~missing["updated_at"] & updated.isna().to_numpy(), "bad_date", "updated_at",
+         "updated_at {} is not an ISO timestamp")
+    status = pd.Series(cols["status"], dtype=object)
+    flag(~missing["status"] & ~status.isin(STATUSES).to_numpy(), "unknown_status", "status", _NOT_A_STATUS)
+    keys = pd.DataFrame({"uscc": cols["uscc"], "updated_at": cols["updated_at"]}, dtype=object)
+    dup = np.flatnonzero(keys.duplicated(keep="first").to_numpy() & ~missing["uscc"])
+    if len(dup):
+        problems.append((dup, "duplicate", "uscc", [f"record {u} @ {t} received more than once"
+                                                   for u, t in zip(cols["uscc"][dup], cols["updated_at"][dup])]))
 
-    bad_idx = sorted({p[0] for p in problems})
-    quarantine = pd.DataFrame([{
-        "load_id": df.at[i, "load_id"], "page_no": int(df.at[i, "page_no"]), "row_no": int(df.at[i, "row_no"]),
-        "reason_code": code, "field": field, "message": msg,
-        "record": record_json(df.loc[i]),
-    } for i, code, field, msg in problems], columns=["load_id", "page_no", "row_no", "reason_code", "field",
-                                                    "message", "record"])
-    quarantine = quarantine.drop_duplicates(subset=["load_id", "page_no", "row_no", "reason_code"])
-    valid = df.drop(index=bad_idx)
-    valid = valid.assign(
-        established_date=_strict_date(valid["established_date"]).dt.date,
-        approved_date=_strict_date(valid["approved_date"]).dt.date,
-        updated_at=updated.loc[valid.index],
+    if problems:
+        pos = np.concatenate([p for p, *_ in problems])
+        bad, where = np.unique(pos, return_inverse=True)
+
+        def spread(i: int) -> np.ndarray:
+            return np.concatenate([np.broadcast_to(np.asarray(p[i], dtype=object), len(p[0])) for p in problems])
+
+        quarantine = pd.DataFrame({
+            "load_id": raw["load_id"].to_numpy(dtype=object)[pos],
+            "page_no": raw["page_no"].to_numpy()[pos].astype(np.int64),
+            "row_no": raw["row_no"].to_numpy()[pos].astype(np.int64),
+            "reason_code": spread(1), "field": spread(2), "message": spread(3),
+            "record": np.asarray(_records_json(cols, bad), dtype=object)[where],
+        }, columns=QUARANTINE_COLUMNS)
+        quarantine = quarantine.drop_duplicates(subset=["load_id", "page_no", "row_no", "reason_code"])
+        keep = ~raw.index.isin(raw.index[bad])  # as DataFrame.drop(index=...) does
+    else:
+        quarantine = pd.DataFrame([], columns=QUARANTINE_COLUMNS)
+        keep = np.ones(len(raw), dtype=bool)
+    valid = raw[keep].copy()
+    for col in RAW_FIELDS:
+        valid[col] = cols[col][keep]
+    return valid.assign(
+        established_date=_as_dates(dates["established_date"][keep].set_axis(valid.index)),
+        approved_date=_as_dates(dates["approved_date"][keep].set_axis(valid.index)),
+        updated_at=updated[keep],
         is_closed=valid["status"].isin(CLOSED_STATUSES),
-    )
-    return valid, quarantine
+    ), quarantine

@@ -22,6 +22,11 @@ from lifecircle.warehouse.engine import get_engine, run_sql_file
 
 log = logging.getLogger(__name__)
 SOURCE = "registrations"
+RAW_TABLES = ("raw.registration", "raw.registration_file")  # a load started afresh empties its slice of both
+DEFAULT_PAGE_SIZE = 500  # the API contract allows 1000; the connection's extra ``page_size`` overrides
+# Validation and the SCD2 rebuild sort every staged version (upsert, window functions,
+# DISTINCT ON); at a million rows PostgreSQL's default 4 MB would spill those to disk.
+WORK_MEM = "256MB"
 
 
 def _window_start(conn: sa.Connection, period: Month) -> str | None:
@@ -68,9 +73,6 @@ def extract(period: str, page_size: int | None = None, retries: int = 5) -> dict
             "rejected_files": [r["file_name"] for r in bulk["rejected"]]}
 
 
-RAW_TABLES = ("raw.registration", "raw.registration_file")
-
-
 def _extract_api(engine: sa.Engine, load: loads.Load, month: Month, since: str | None, until: str,
                  page_size: int | None, retries: int) -> dict:
     """Page through the registry API into the raw landing; a checkpoint per page."""
@@ -86,7 +88,7 @@ def _extract_api(engine: sa.Engine, load: loads.Load, month: Month, since: str |
     page_size = int(page_size or conn_info.extra.get("page_size") or DEFAULT_PAGE_SIZE)
     start_page = int(load.checkpoint.get("last_page", 0)) + 1
 
-    def on_page(page_no: int, items: list[dict]) -> None:
+    def land_page(page_no: int, items: list[dict]) -> None:
         table = parquet_landing.api_page_table(items, load_id=load.load_id, page_no=page_no)
         path = parquet_landing.page_path(month.end, load.load_id, page_no)
         with engine.begin() as conn:
@@ -94,15 +96,55 @@ def _extract_api(engine: sa.Engine, load: loads.Load, month: Month, since: str |
             loads.checkpoint(conn, load.load_id, {"last_page": page_no})
 
     token = conn_info.password or ""
-    summary = fetch_registrations(conn_info.base_url, token, since, until, page_size=page_size,
-                                  start_page=start_page, on_page=on_page, log=log.info,
-                                  session=make_session(retries=retries, secrets=[token]))
+    with _OnePageAhead(land_page) as lander:
+        summary = fetch_registrations(conn_info.base_url, token, since, until, page_size=page_size,
+                                      start_page=start_page, on_page=lander.submit, log=log.info,
+                                      session=make_session(retries=retries, secrets=[token]))
     with engine.begin() as conn:
         loads.checkpoint(conn, load.load_id, {"last_page": summary["last_page"], "api_complete": True})
     return {"api": "configured", "pages": summary["last_page"], "resumed_from_page": start_page}
 
 
-DEFAULT_PAGE_SIZE = 500
+class _OnePageAhead:
+    """Land page N in a worker thread while page N+1 is being fetched.
+
+    Why: the COPY of a page runs in the PostgreSQL server process and the JSON of the
+    next page is parsed here, so on two cores the two overlap. At most one page is in
+    flight and pages land in order, so the checkpoint still only moves past a page once
+    it is committed; a landing failure stops the fetching at the next page, and a fetch
+    failure waits for the page in flight before it propagates (the checkpoint is then
+    exactly the last page landed)."""
+
+    def __init__(self, land):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._land = land
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registrations-landing")
+        self._pending = None
+
+    def submit(self, page_no: int, items: list[dict]) -> None:
+        self._drain()
+        self._pending = self._pool.submit(self._land, page_no, items)
+
+    def _drain(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._drain()
+            elif self._pending is not None:
+                try:
+                    self._pending.result()
+                except Exception:  # the fetch error is the one to report; this one is logged
+                    log.exception("registrations: landing the page in flight failed too")
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def _extract_bulk(engine: sa.Engine, load: loads.Load, month: Month) -> dict:
@@ -275,11 +317,6 @@ def validate(period: str) -> dict:
                                   "quarantine_reasons": quarantined["reason_code"].value_counts().to_dict()})
     return {"accepted": len(valid), "quarantined_rows": n_quarantined,
             "unmapped_category": unmapped, **{f"dq_{k}": v for k, v in dq.items() if k != "failed_expectations"}}
-
-
-# The SCD2 rebuild sorts every staged version (window functions, DISTINCT ON); at a
-# million rows the default 4 MB spills those sorts to disk.
-WORK_MEM = "256MB"
 
 
 def validate_core(conn: sa.Connection, upto) -> list:

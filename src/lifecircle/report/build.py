@@ -1,15 +1,17 @@
 """Build the month's progress table, the self-contained HTML report and the workbook."""
 from __future__ import annotations
 
+import json
 import logging
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from lifecircle import settings
+from lifecircle import refdata, settings
+from lifecircle.coverage.plan_views import load_pairs, pairs_path
 from lifecircle.period import Month
 from lifecircle.report.charts import community_map, line_chart
 from lifecircle.report.progress import PROGRESS_COLUMNS, STATUS_LABELS, compute_progress
@@ -335,8 +337,6 @@ def _reason_text(reason: dict) -> str:
 
 def _typology_rows(d: dict) -> list[dict]:
     """Per circle: grade and, for each higher grade, why it was not reached."""
-    import json
-
     names = dict(zip(d["circles"]["circle_code"], d["circles"]["name"]))
     rows = []
     for r in d["typology"].itertuples():
@@ -367,9 +367,6 @@ def _development_forms(d: dict) -> dict | None:
 
 def _pairs(d: dict) -> dict:
     """Zhanjiang's 一店一早 / 一菜一修 / 一老一小 shares at city, district and circle level."""
-    from lifecircle import refdata
-    from lifecircle.coverage.plan_views import load_pairs, pairs_path
-
     try:
         pairs = load_pairs(pairs_path(refdata.load_city()))
     except (OSError, ValueError) as exc:

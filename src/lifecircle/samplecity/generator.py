@@ -46,7 +46,7 @@ from lifecircle.samplecity.jsonl import write_lines
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: amap/geocode.jsonl (the fake geocoder table)
 DEFAULT_AS_OF = date(2026, 10, 31)
 INDEPENDENT_NAME_FORMS = (0.45, 0.10, 0.45)  # <district><name>, <city><name>有限公司, <name>
 

@@ -41,7 +41,7 @@ from lifecircle.sources.http import Emitter, SourceError, make_session, register
 _log = logging.getLogger(__name__)
 
 __all__ = ["GEOCODE_PATH", "GEOCODE_QUOTA_INFOCODES", "GeocodeResult", "LEVEL_RANK", "MAX_BATCH",
-           "geocode_addresses", "level_rank", "normalise_address", "parse_geocode"]
+           "geocode_addresses", "level_rank", "normalise_address", "parse_geocode", "parse_geocodes"]
 
 GEOCODE_PATH = "/v3/geocode/geo"
 MAX_BATCH = 10
@@ -105,23 +105,45 @@ def _clean(v: Any) -> Any:
     return None if v == [] or v == "" or v == {} else v
 
 
-def parse_geocode(address: str, entry: dict | None) -> GeocodeResult:
-    """One ``geocodes`` entry -> :class:`GeocodeResult` (GCJ-02 and WGS-84). An entry
-    without a parsable ``location`` (or None) is "not found"."""
+def _split(entry: Any) -> tuple[float, float] | None:
+    try:
+        glng, glat = (float(x) for x in str(_clean(entry.get("location"))).split(",", 1))
+    except (TypeError, ValueError):
+        return None
+    return glng, glat
+
+
+def parse_geocodes(addresses: Sequence[str], entries: Sequence[dict | None]) -> list[GeocodeResult]:
+    """``geocodes`` entries -> :class:`GeocodeResult` (GCJ-02 and WGS-84, one vectorised
+    conversion). An entry without a parsable ``location`` (or None) is "not found"."""
+    import numpy as np
+
     from lifecircle.geo.gcj02 import gcj02_to_wgs84
 
-    if not isinstance(entry, dict):
-        return GeocodeResult(address, False)
-    loc = _clean(entry.get("location"))
-    try:
-        glng, glat = (float(x) for x in str(loc).split(",", 1))
-    except (TypeError, ValueError):
-        return GeocodeResult(address, False, level=_clean(entry.get("level")), raw=entry)
-    wlng, wlat = gcj02_to_wgs84(glng, glat)
-    fmt = _clean(entry.get("formatted_address"))
-    adcode = _clean(entry.get("adcode"))
-    return GeocodeResult(address, True, _clean(entry.get("level")), glng, glat, wlng, wlat,
-                         None if fmt is None else str(fmt), None if adcode is None else str(adcode), entry)
+    points = [_split(e) if isinstance(e, dict) else None for e in entries]
+    have = [i for i, p in enumerate(points) if p is not None]
+    wgs: dict[int, tuple[float, float]] = {}
+    if have:
+        wlng, wlat = gcj02_to_wgs84(np.array([points[i][0] for i in have]), np.array([points[i][1] for i in have]))
+        wgs = {i: (float(x), float(y)) for i, x, y in zip(have, np.atleast_1d(wlng), np.atleast_1d(wlat))}
+    out = []
+    for i, (address, entry) in enumerate(zip(addresses, entries)):
+        if not isinstance(entry, dict):
+            out.append(GeocodeResult(address, False))
+            continue
+        level = _clean(entry.get("level"))
+        if i not in wgs:
+            out.append(GeocodeResult(address, False, level=level, raw=entry))
+            continue
+        fmt, adcode = _clean(entry.get("formatted_address")), _clean(entry.get("adcode"))
+        out.append(GeocodeResult(address, True, level, points[i][0], points[i][1], wgs[i][0], wgs[i][1],
+                                 None if fmt is None else str(fmt), None if adcode is None else str(adcode), entry))
+    return out
+
+
+def parse_geocode(address: str, entry: dict | None) -> GeocodeResult:
+    """:func:`parse_geocodes` for one entry."""
+    return parse_geocodes([address], [entry])[0]
 
 
 # --- requests --------------------------------------------------------------------------
@@ -194,7 +216,7 @@ class _Client:
             return [self.one(addresses[0])], False
         geocodes = self.request(addresses).get("geocodes")
         if isinstance(geocodes, list) and len(geocodes) == len(addresses):
-            return [parse_geocode(a, g) for a, g in zip(addresses, geocodes)], False
+            return parse_geocodes(addresses, geocodes), False
         self.em.warning(f"batch answer has {len(geocodes) if isinstance(geocodes, list) else 'no'} geocodes "
                         f"for {len(addresses)} addresses: asking one by one")
         return [self.one(a) for a in addresses], True
