@@ -1,4 +1,11 @@
-"""Merchant registrations (市场主体登记): registry API -> raw -> staging -> core.outlet_history."""
+"""Merchant registrations (市场主体登记): registry API pages and/or bulk CSV/XLSX exports
+-> Parquet raw landing -> raw.registration (COPY) -> row rules + GX -> staging /
+quarantine -> core.outlet_history (SCD2).
+
+extract reads the API when connection ``registry_api`` (AIRFLOW_CONN_REGISTRY_API) is
+set and every not-yet-imported export in the exports folder
+(LIFECIRCLE_REGISTRATION_EXPORTS_DIR, default <landing>/registrations); see
+docs/registrations.md."""
 from airflow.sdk import dag
 
 from lifecircle_common import ASSETS, DEFAULT_ARGS, MONTHLY_LOAD, PARAMS, START, pipeline, step

@@ -42,11 +42,15 @@ def cmd_generate(args) -> int:
 def ensure_sample_city(seed: int) -> Path:
     from lifecircle import citydata
     from lifecircle.samplecity import generate_city
+    from lifecircle.samplecity.generator import GENERATOR_VERSION
 
     out = citydata.city_data_dir()
     manifest = out / "manifest.json"
-    if manifest.exists() and json.loads(manifest.read_text()).get("seed") == seed:
-        return out
+    if manifest.exists():
+        found = json.loads(manifest.read_text())
+        # An older generator's city lacks files later stages need (e.g. amap/geocode.jsonl).
+        if found.get("seed") == seed and found.get("generator_version") == GENERATOR_VERSION:
+            return out
     _say(f"generating the sample city (seed {seed}) into {out} ...")
     generate_city(out, seed=seed)
     return out

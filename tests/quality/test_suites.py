@@ -68,7 +68,8 @@ GOOD = {
     "core_outlet_history": pd.DataFrame({
         "uscc": [U1, U1], "valid_from": [date(2020, 1, 1), date(2024, 2, 1)], "valid_to": [date(2024, 2, 1), None],
         "name": ["甲"] * 2, "brand": ["甲"] * 2, "is_chain": [False] * 2, "category_code": [None, "pharmacy"],
-        "status": ["存续", "注销"], "is_open": [True, False], "community_code": ["c1"] * 2, "address": ["a"] * 2}),
+        "status": ["存续", "注销"], "is_open": [True, False], "community_code": ["c1"] * 2, "address": ["a"] * 2,
+        "geocode_level": ["门牌号", "区县"]}),
     "core_outlet_location": pd.DataFrame({
         "snapshot_date": [date(2024, 5, 31)] * 2, "poi_id": ["B1", "B2"], "name": ["甲", "乙"],
         "category_code": ["pharmacy"] * 2, "lng": [105.7, 105.71], "lat": [34.58] * 2, "community_code": ["c1", "c2"]}),

@@ -196,3 +196,13 @@ def test_report_draws_candidate_sites(built_month):
     assert html.count('class="candidate"') == 1 and "便利店1" in html
     assert "候选点位1（路网节点 12，" in html and "新增覆盖 500 人，累计 500 / 500 人" in html
     assert "缺什么（步行范围内缺少的基本保障类业态）：</strong>便利店（1个社区）" in html
+
+
+def test_rerunning_coverage_leaves_plan_tables_identical(built_month):
+    from lifecircle.coverage import run
+    from lifecircle.warehouse.checksums import checksums
+
+    tables = ("mart.missing_category", "mart.candidate_site", "mart.circle_typology", "mart.coverage_indicator")
+    before = checksums(built_month["engine"], tables)
+    run.compute(MONTH)
+    assert checksums(built_month["engine"], tables) == before

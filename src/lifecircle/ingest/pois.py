@@ -342,7 +342,7 @@ def publish_matches(conn: sa.Connection, snapshot_date, city: str | None = None)
     cfg = refdata.load_city(city)
     pois = pd.read_sql(sa.text("""SELECT poi_id, name, category_code, community_code, lng, lat
         FROM core.outlet_location WHERE snapshot_date = :d ORDER BY poi_id"""), conn, params={"d": snapshot_date})
-    regs = pd.read_sql(sa.text("""SELECT uscc, name, category_code, community_code FROM core.outlet_history
+    regs = pd.read_sql(sa.text("""SELECT uscc, name, category_code, community_code, lng, lat FROM core.outlet_history
         WHERE is_open AND valid_from <= :d AND (valid_to IS NULL OR valid_to > :d) ORDER BY uscc"""),
                        conn, params={"d": snapshot_date})
     conn.execute(sa.text("DELETE FROM core.poi_registration_match WHERE snapshot_date = :d"), {"d": snapshot_date})
@@ -351,8 +351,9 @@ def publish_matches(conn: sa.Connection, snapshot_date, city: str | None = None)
     radius = float(cfg.get("matching_nearby_radius_m", MATCH_NEARBY_RADIUS_M))
     pois["nearby_communities"] = locate.nearby_communities(pois["lng"], pois["lat"],
                                                            citydata.population_points(city), radius)
-    # registrations have no coordinates yet (geocoding is issue 3): name + category + community
-    found = matching.match(pois.drop(columns=["lng", "lat"]), regs, known_brands=refdata.load_brands())
+    # Geocoded registrations carry coordinates (null where geocoding failed): the distance
+    # term applies where both sides have them.
+    found = matching.match(pois, regs, known_brands=refdata.load_brands())
     if len(found):
         replace_rows(conn, "core.poi_registration_match", found.assign(snapshot_date=snapshot_date),
                      "snapshot_date = :d", {"d": snapshot_date},

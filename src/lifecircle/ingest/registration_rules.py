@@ -41,28 +41,39 @@ def _as_dates(parsed: pd.Series) -> pd.Series:
     return pd.Series(table[codes], index=parsed.index, dtype=object)
 
 
-def _clean(column: pd.Series) -> np.ndarray:
-    """Object values with strings stripped; missing markers and blank strings -> None."""
+def _clean(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(values, missing): object values with strings stripped, missing markers and blank
+    strings turned into None."""
     values = column.to_numpy(dtype=object, copy=True)
     missing = pd.isna(values)
-    values[missing] = None
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        present = np.flatnonzero(~missing)
-        stripped = np.asarray(list(map(str.strip, values[present])), dtype=object)
-        values[present] = stripped
-        blank = present[np.fromiter(map(len, stripped), dtype=np.int64, count=len(stripped)) == 0]
+        if missing.any():
+            values[missing] = None
+            present = np.flatnonzero(~missing)
+            values[present] = np.fromiter(map(str.strip, values[present]), dtype=object, count=len(present))
+        else:
+            values = np.fromiter(map(str.strip, values), dtype=object, count=len(values))
     else:  # numbers or other objects among the strings: kept as they are
-        values = np.asarray([v.strip() if isinstance(v, str) else v for v in values], dtype=object)
-        blank = np.flatnonzero([isinstance(v, str) and not v for v in values])
+        values = np.asarray([None if m else v.strip() if isinstance(v, str) else v
+                             for v, m in zip(values, missing)], dtype=object)
+    blank = values == ""
     values[blank] = None
-    return values
+    return values, missing | blank
 
 
 def _records_json(cols: dict[str, np.ndarray], positions: np.ndarray) -> list[str]:
     """:func:`record_json` of the rows at ``positions``, column-wise."""
     picked = [cols[c][positions] for c in RAW_FIELDS]
-    return [json.dumps(dict(zip(RAW_FIELDS, map(_plain, vals))), ensure_ascii=False, default=str)
-            for vals in zip(*picked)]
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode  # what json.dumps does per call
+    return [encode(dict(zip(RAW_FIELDS, map(_plain, vals)))) for vals in zip(*picked)]
+
+
+def _duplicate_keys(uscc: np.ndarray, updated_at: np.ndarray, no_uscc: np.ndarray) -> np.ndarray:
+    """Positions of rows repeating an earlier row's (uscc, updated_at); rows without a
+    code are not compared. Pairs are hashed only where the code itself repeats."""
+    repeated = np.flatnonzero(pd.Series(uscc, dtype=object).duplicated(keep=False).to_numpy() & ~no_uscc)
+    pairs = pd.DataFrame({"uscc": uscc[repeated], "updated_at": updated_at[repeated]}, dtype=object)
+    return repeated[pairs.duplicated(keep="first").to_numpy()]
 
 
 QUARANTINE_COLUMNS = ["load_id", "page_no", "row_no", "reason_code", "field", "message", "record"]
@@ -77,8 +88,9 @@ def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     Vectorised: the fields are cleaned once into object arrays, each rule is one array
     operation, and messages and records are built for the failing rows only."""
-    cols = {c: _clean(raw[c]) for c in RAW_FIELDS}
-    missing = {c: pd.isna(v) for c, v in cols.items()}
+    cols, missing = {}, {}
+    for c in RAW_FIELDS:
+        cols[c], missing[c] = _clean(raw[c])
     problems: list[tuple[np.ndarray, object, str, object]] = []  # (positions, code(s), field, message(s))
 
     def flag(mask: np.ndarray, code, field: str, message) -> None:
@@ -106,8 +118,7 @@ def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
          "updated_at {} is not an ISO timestamp")
     status = pd.Series(cols["status"], dtype=object)
     flag(~missing["status"] & ~status.isin(STATUSES).to_numpy(), "unknown_status", "status", _NOT_A_STATUS)
-    keys = pd.DataFrame({"uscc": cols["uscc"], "updated_at": cols["updated_at"]}, dtype=object)
-    dup = np.flatnonzero(keys.duplicated(keep="first").to_numpy() & ~missing["uscc"])
+    dup = _duplicate_keys(cols["uscc"], cols["updated_at"], missing["uscc"])
     if len(dup):
         problems.append((dup, "duplicate", "uscc", [f"record {u} @ {t} received more than once"
                                                    for u, t in zip(cols["uscc"][dup], cols["updated_at"][dup])]))
@@ -131,9 +142,10 @@ def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     else:
         quarantine = pd.DataFrame([], columns=QUARANTINE_COLUMNS)
         keep = np.ones(len(raw), dtype=bool)
-    valid = raw[keep].copy()
-    for col in RAW_FIELDS:
-        valid[col] = cols[col][keep]
+    # raw's columns in raw's order; the cleaned fields as object columns, None where
+    # missing, as the raw frame has them
+    valid = pd.DataFrame({c: pd.Series(cols[c][keep], index=raw.index[keep], dtype=object) if c in cols
+                          else raw[c][keep] for c in raw.columns}, index=raw.index[keep])
     return valid.assign(
         established_date=_as_dates(dates["established_date"][keep].set_axis(valid.index)),
         approved_date=_as_dates(dates["approved_date"][keep].set_axis(valid.index)),
