@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import sys
 import tempfile
 import threading
@@ -301,6 +302,7 @@ def main(argv=None) -> dict:
     finally:
         mem.stop()
         drop()
+        shutil.rmtree(state, ignore_errors=True)
     if prof:
         prof.dump_stats(args.profile)
     rows = ext["rows"]

@@ -9,7 +9,7 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 EXPECTED = {"lifecircle_registrations", "lifecircle_pois", "lifecircle_surveys", "lifecircle_coverage",
-            "lifecircle_report"}
+            "lifecircle_report", "lifecircle_uploads_watch"}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
 
 
-def test_all_five_dags_present(dagbag):
+def test_every_lifecircle_dag_present(dagbag):
     assert set(dagbag.dag_ids) == EXPECTED
 
 

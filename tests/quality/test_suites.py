@@ -19,6 +19,10 @@ H = "a" * 64
 
 # Per suite: a frame that passes, and (mutation, the expectation it must break).
 GOOD = {
+    "staging_task_progress": pd.DataFrame({
+        "upload_id": ["u1", "u1"], "row_no": [1, 2], "task_id": ["A3-01", "A4-12"], "unit": ["市商务局", "市商务局"],
+        "status": ["in_progress", "completed"], "progress_pct": [60.0, 100.0], "as_of": [date(2024, 5, 31)] * 2,
+        "notes": ["早餐网点已布局", None]}),
     "staging_registration": pd.DataFrame({
         "uscc": [U1, U2], "updated_at": ["2024-01-01T00:00:00+08:00"] * 2, "load_id": ["l"] * 2, "name": ["甲", "乙"],
         "address": ["a", "b"], "industry_code": ["5213"] * 2, "business_scope": [None] * 2,
@@ -113,6 +117,7 @@ def _dup(cols):
 
 
 BAD = {
+    "staging_task_progress": (_set("progress_pct", 120.0), "expect_column_values_to_be_between(progress_pct)"),
     "staging_registration": (_set("status", "营业"), "expect_column_values_to_be_in_set(status)"),
     "staging_poi": (_set("lat", 80.0), "expect_column_values_to_be_between(lat)"),
     "staging_survey_form": (_set("facility_area_share_pct", 120.0), "expect_column_values_to_be_between(facility_area_share_pct)"),

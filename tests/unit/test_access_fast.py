@@ -162,8 +162,9 @@ def test_count_outlets_within_equals_brute_force(seed, small_tiles):
     assert want[:, 0].max() > 1 and want[:, 2].max() >= 1
 
 
-def test_within_reach_lists_exactly_the_nodes_in_reach(small_tiles):
-    nodes, edges, _, points, _ = make_city(3)
+@pytest.mark.parametrize("tunnel", [False, True])
+def test_within_reach_lists_exactly_the_nodes_in_reach(tunnel, small_tiles):
+    nodes, edges, _, points, _ = make_city(3, tunnel=tunnel)
     graph = build_graph(nodes, edges)
     p_nodes, _ = graph.snap(points["lng"], points["lat"])
     limits = np.linspace(0, 400, len(p_nodes))

@@ -71,6 +71,7 @@ def test_asset_uris_are_stable():
         "surveys": "lifecircle://warehouse/core/circle_survey",
         "coverage": "lifecircle://warehouse/mart/coverage_indicator",
         "report": "lifecircle://reports/monthly",
+        "uploads_landed": "lifecircle://landing/uploads",
     }
 
 

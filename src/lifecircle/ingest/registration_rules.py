@@ -27,6 +27,10 @@ def record_json(row) -> str:
 
 
 def _strict_date(series: pd.Series) -> pd.Series:
+    """YYYY-MM-DD or NaT. A number is never a date here: it is parsed as its text, which
+    fails (pandas would otherwise start reading numbers as epochs)."""
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+        series = series.map(lambda v: v if v is None or isinstance(v, str) else str(v))
     return pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
 
 
@@ -120,7 +124,9 @@ def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     flag(~missing["status"] & ~status.isin(STATUSES).to_numpy(), "unknown_status", "status", _NOT_A_STATUS)
     dup = _duplicate_keys(cols["uscc"], cols["updated_at"], missing["uscc"])
     if len(dup):
-        problems.append((dup, "duplicate", "uscc", [f"record {u} @ {t} received more than once"
+        # a missing stamp reads "nan" in a column of texts, "None" in a mixed one (as pandas showed it)
+        absent = "nan" if pd.api.types.infer_dtype(cols["updated_at"], skipna=True) == "string" else "None"
+        problems.append((dup, "duplicate", "uscc", [f"record {u} @ {absent if t is None else t} received more than once"
                                                    for u, t in zip(cols["uscc"][dup], cols["updated_at"][dup])]))
 
     if problems:
