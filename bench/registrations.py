@@ -287,7 +287,7 @@ def main(argv=None) -> dict:
                 substage_timer(registrations, "read_raw", sub, "read_raw_s"), \
                 substage_timer(registrations, "transform", sub, "rules_categories_s"), \
                 substage_timer(gx_runner, "validate_dataframe", sub, "gx_s"), \
-                substage_timer(registrations, "upsert_arrow", sub, "staging_upsert_s"):
+                substage_timer(registrations, "write_staging", sub, "staging_write_s"):
             val = registrations.validate(MONTH)
             d.update(accepted=val["accepted"], quarantined=val["quarantined_rows"], **sub)
         sub = {}

@@ -33,7 +33,7 @@ def test_map_single_point_and_empty():
 
 
 def test_candidate_markers_are_drawn_and_extend_the_map():
-    far = {"lng": 105.80, "lat": 34.50, "label": "药店1", "title": "补<药店>候选点位1"}
+    far = {"lng": 106.00, "lat": 34.57, "label": "药店1", "title": "补<药店>候选点位1"}
     root = ET.fromstring(community_map(_pts(), 2, markers=[far]))
     marks = [g for g in root.iter(NS + "g") if g.get("class") == "candidate"]
     assert len(marks) == 1
@@ -45,6 +45,7 @@ def test_candidate_markers_are_drawn_and_extend_the_map():
     dots = [e for e in root.iter(NS + "circle") if e.get("class") == "community"]
     assert max(float(d.get("cx")) for d in dots) < min(xs[0::2])
     assert "补什么候选点位" in ET.tostring(root, encoding="unicode")
+    assert marks[0].find(NS + "text").get("text-anchor") == "end"     # at the east edge: label to its left
 
 
 def test_no_markers_no_legend():

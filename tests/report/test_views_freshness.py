@@ -164,7 +164,7 @@ def test_report_shows_plan_sections(built_month):
     from pathlib import Path
 
     html = Path(built_month["make"]()["report"]).read_text(encoding="utf-8")
-    assert 'id="typology"' in html and "基础型" in html and "品质提升类业态种类 0 类，需 ≥3 类" in html
+    assert 'id="typology"' in html and "基础型" in html and "未达提升型：品质提升类业态种类 0 类，需 ≥3 类" in html
     assert 'id="development-forms"' in html and "街区式(街坊式)</td><td>1</td><td>100.0%" in html
     assert 'id="pairs"' in html and "无数据" in html
     assert 'id="facility-m2-note"' in html

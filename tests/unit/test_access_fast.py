@@ -178,6 +178,7 @@ def test_within_reach_lists_exactly_the_nodes_in_reach(tunnel, small_tiles):
 
 def test_forked_workers_give_the_same_answer(small_tiles, monkeypatch):
     monkeypatch.setattr(distances, "PARALLEL_MIN_NODES", 0)
+    monkeypatch.setattr(distances, "PARALLEL_MIN_ORIGINS", 0)
     nodes, edges, communities, points, outlets = make_city(11)
     graph = build_graph(nodes, edges)
     kw = dict(walking_speed=80.0, detour_factor=1.3)

@@ -27,6 +27,9 @@ from lifecircle.quality.uscc import (
 )
 
 
+pytestmark = pytest.mark.filterwarnings("ignore:Parsing integer or float values")  # the reference, on purpose
+
+
 # ------------------------------------------------------------------ row-wise references
 def _plain(value):
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value

@@ -72,7 +72,7 @@ def test_missing_basic_category_is_ungraded_and_says_which():
     r = g(replace(TOP, categories_present=frozenset({"a", *QUALITY})))
     assert (r.code, r.label, r.rank) == ("ungraded", "未达标", 0)
     basic = [x for x in r.reasons if x["grade"] == "basic"]
-    assert basic == [{"grade": "basic", "condition": "require_all_basic", "required": True,
+    assert basic == [{"grade": "basic", "label": "基础型", "condition": "require_all_basic", "required": True,
                       "actual": {"missing": ["b"]}}]
     # basic_other (required_for_coverage=false, excluded) is never demanded
     assert "basic_other" not in str(r.reasons)

@@ -70,5 +70,5 @@ COMMENT ON COLUMN mart.circle_typology.circle_code IS 'Circle.';
 COMMENT ON COLUMN mart.circle_typology.grade_code IS 'Grade code from the rules file (quality | improved | basic) or ungraded.';
 COMMENT ON COLUMN mart.circle_typology.grade_label IS 'Grade label, e.g. 基础型; the rules'' ungraded_label (未达标) when no grade holds.';
 COMMENT ON COLUMN mart.circle_typology.grade_rank IS '0 = ungraded, 1 = lowest grade, upwards; the value of indicator typology in mart.coverage_indicator.';
-COMMENT ON COLUMN mart.circle_typology.reasons IS 'Conditions of each higher grade that failed: [{grade, condition, required, actual}].';
+COMMENT ON COLUMN mart.circle_typology.reasons IS 'Conditions of each higher grade that failed: [{grade, label, condition, required, actual}].';
 COMMENT ON COLUMN mart.circle_typology.facts IS 'Inputs the rules judged: categories with an outlet in the circle, chain share, satisfaction and responses, smart platform.';

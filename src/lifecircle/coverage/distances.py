@@ -24,6 +24,7 @@ only makes it smaller, i.e. the subgraphs larger and the run slower, never wrong
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -36,12 +37,15 @@ from scipy.sparse.csgraph import dijkstra
 
 from lifecircle.coverage.network import EPS_M, WalkGraph
 
+log = logging.getLogger(__name__)
+
 REGION_NODES = 16_000    # target subgraph size of a tile: stays in cache, few Python round trips
 MARGIN_M = 800.0         # planar margin of a nearest-outlet tile; larger = fewer uncertain pairs
 GLOBAL_IF_UNRESOLVED = 256   # a group with more uncertain targets gets one whole-network search
 TILE_PER_LIMIT = 1.5     # bounded searches: tile side = this x the search limit
 SLACK_M = 1.0            # planar slack on every certification (float noise in local metres)
 PARALLEL_MIN_NODES = 20_000  # below this a fork (~0.1 s) costs more than it saves
+PARALLEL_MIN_ORIGINS = 500   # the same for bounded searches (~1 ms each)
 
 
 # ------------------------------------------------------------------ processes
@@ -94,15 +98,19 @@ class OutletsByNode:
         nodes, groups = np.asarray(nodes, np.int64), np.asarray(groups, np.int64)
         offsets = np.maximum(np.asarray(offsets, float), EPS_M)
         if shortest_only and len(nodes):
-            key = nodes * (int(groups.max()) + 1) + groups
-            order = np.lexsort((offsets, key))
-            first = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
-            order = order[first]
+            n_groups = int(groups.max()) + 1
+            key = nodes * n_groups + groups
+            order = np.argsort(key, kind="stable")          # one int sort: ~3x faster than lexsort
+            sorted_key = key[order]
+            first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+            offsets = np.minimum.reduceat(offsets[order], first)
+            nodes, groups = sorted_key[first] // n_groups, sorted_key[first] % n_groups
         else:
             order = np.argsort(nodes, kind="stable")
+            nodes, groups, offsets = nodes[order], groups[order], offsets[order]
         ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(nodes[order], minlength=n), out=ptr[1:])
-        return cls(ptr, nodes[order], groups[order], offsets[order])
+        np.cumsum(np.bincount(nodes, minlength=n), out=ptr[1:])
+        return cls(ptr, nodes, groups, offsets)
 
     def on(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions of the outlets standing on ``nodes``, index into ``nodes`` of each)."""
@@ -184,17 +192,17 @@ def _tile_nearest(shared: dict, members: np.ndarray) -> tuple[np.ndarray, np.nda
     o_group, o_off = by_node.group[pos], by_node.offset[pos]
     order = np.argsort(o_group, kind="stable")
     bounds = np.searchsorted(o_group[order], np.arange(len(limits) + 1))
+    whole = len(keep) == graph.n               # the square holds the whole network
+    # a path leaving the square is at least detour_floor x the target's planar room long
+    room = np.full(len(members), np.inf) if whole else (
+        graph.detour_floor * np.minimum(xy - lo, hi - xy).min(axis=1) - SLACK_M)
     out = np.full((len(limits), len(members)), np.inf)
     for g in range(len(limits)):
         mine = order[bounds[g]:bounds[g + 1]]
-        if len(mine):
+        if len(mine):   # no need to search past the room of the roomiest target
             d = dijkstra(with_virtual_source(sub, o_local[mine], o_off[mine]), directed=True,
-                         indices=len(keep), limit=limits[g])
+                         indices=len(keep), limit=min(limits[g], float(room.max())))
             out[g] = d[local_t]
-    if len(keep) == graph.n:                   # the square holds the whole network
-        return members, out
-    # a path leaving the square is at least detour_floor x the target's planar room long
-    room = graph.detour_floor * np.minimum(xy - lo, hi - xy).min(axis=1) - SLACK_M
     certain = (out <= room[None, :]) | (room[None, :] >= limits[:, None])
     return members, np.where(certain, out, np.nan)
 
@@ -244,11 +252,14 @@ def nearest_by_group(graph: WalkGraph, outlet_nodes, outlet_offsets, outlet_grou
     xy = graph.xy
     area_per_node = float(np.prod(xy.max(axis=0) - xy.min(axis=0))) / max(graph.n, 1)
     side = max(2 * MARGIN_M, (REGION_NODES * area_per_node) ** 0.5 - 2 * MARGIN_M)
-    for members, dist in fork_map(_tile_nearest, _tiles(xy[targets], side), shared, workers):
+    tiles = _tiles(xy[targets], side)
+    for members, dist in fork_map(_tile_nearest, tiles, shared, workers):
         out[:, members] = dist
 
     uncertain = np.isnan(out)
     many = np.flatnonzero(uncertain.sum(axis=1) > GLOBAL_IF_UNRESOLVED)
+    log.debug("nearest: %d tiles of %.0f m, %d uncertain (target, group) pairs, %d groups searched whole",
+              len(tiles), side, int(uncertain.sum()), len(many))
     for g, dist in zip(many, fork_map(_global_nearest, list(many), shared, workers)):
         out[g] = dist
     uncertain[many] = False
@@ -260,7 +271,8 @@ def nearest_by_group(graph: WalkGraph, outlet_nodes, outlet_offsets, outlet_grou
         shared.update(uncertain=uncertain, reach_limits=reach_limits)
         side = max(TILE_PER_LIMIT * float(reach_limits.max()), 100.0)
         tiles = [few[t] for t in _tiles(xy[targets[few]], side)]
-        for part in fork_map(_reach_nearest, _batches(tiles, workers), shared, workers):
+        reach_workers = workers if len(few) >= PARALLEL_MIN_ORIGINS else 1
+        for part in fork_map(_reach_nearest, _batches(tiles, reach_workers), shared, reach_workers):
             for t, g, d in part:
                 np.minimum.at(out, (g, t), d)
     return out
@@ -351,7 +363,7 @@ def count_outlets_within(graph: WalkGraph, origin_nodes: np.ndarray, origin_offs
     # search no further than the largest threshold minus the origin's own walk to the street
     limits = float(thresholds.max()) - origin_offsets
     tiles = _origin_tiles(graph, origin_nodes, limits)
-    workers = _workers(graph, workers)
+    workers = _workers(graph, workers) if len(origin_nodes) >= PARALLEL_MIN_ORIGINS else 1
     shared = {"graph": graph, "origin_nodes": origin_nodes, "origin_offsets": origin_offsets, "limits": limits,
               "outlets": outlets, "thresholds": thresholds}
     parts = fork_map(_count_task, _batches(tiles, workers), shared, workers)

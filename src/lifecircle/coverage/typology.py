@@ -66,7 +66,8 @@ def _failures(g: dict, facts: CircleFacts, required: set, quality: set, min_resp
     out = []
 
     def fail(condition, required_value, actual):
-        out.append({"grade": g["code"], "condition": condition, "required": required_value, "actual": actual})
+        out.append({"grade": g["code"], "label": g["label"], "condition": condition, "required": required_value,
+                    "actual": actual})
 
     if g.get("require_all_basic"):
         lacking = sorted(required - facts.categories_present)

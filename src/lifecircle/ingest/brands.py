@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,8 @@ def _normalise_many(names: np.ndarray) -> np.ndarray:
     names that end like a branch marker (most names end otherwise)."""
     stripped = np.asarray(list(map(str.strip, names)), dtype=object)
     out = stripped.copy()
-    marked = np.flatnonzero(np.fromiter((s.endswith(_MARKER_ENDS) for s in stripped), bool, len(stripped)))
+    ends = map(str.endswith, stripped, repeat(_MARKER_ENDS))
+    marked = np.flatnonzero(np.fromiter(ends, dtype=bool, count=len(stripped)))
     for i, text in zip(marked, stripped[marked]):
         m = _BRANCHES.search(text)
         if m is not None and (cut := text[:m.start()].strip()):
@@ -61,7 +63,7 @@ def brand_column(names: pd.Series, known: pd.DataFrame) -> tuple[pd.Series, pd.S
     canonical = dict(pairs)
     idx, aliases = first_literal_index(values, [a for a, _ in pairs])
     found = np.asarray([*(canonical[a] for a in aliases), None], dtype=object)[idx]
-    is_known = np.fromiter((bool(f) for f in found), bool, len(found))
+    is_known = pd.notna(found) & (found != "")
     brand = found.copy()
     brand[~is_known] = _normalise_many(values[~is_known])
     return pd.Series(brand, index=names.index), pd.Series(is_known, index=names.index)

@@ -32,15 +32,20 @@ def keyword_matcher(keywords: pd.DataFrame, field: str):
     return match
 
 
+def _keyword_search(texts: np.ndarray, keywords: pd.DataFrame, field: str) -> np.ndarray:
+    """Object array: the category of the keyword found first in each text, else None."""
+    rows = keywords[keywords["field"].isin([field, "any"])]
+    pairs = sorted(zip(rows["keyword"], rows["category_code"]), key=lambda p: -len(p[0]))
+    lookup = dict(pairs)  # a keyword listed twice: its last category, as keyword_matcher has it
+    idx, found = first_literal_index(texts, [k for k, _ in pairs])
+    return np.asarray([*(lookup[k] for k in found), None], dtype=object)[idx]
+
+
 def keyword_categories(texts: pd.Series, keywords: pd.DataFrame, field: str) -> pd.Series:
     """Vectorised ``texts.map(keyword_matcher(keywords, field))``: the category of the
     keyword found first in each text (longer first where two start at the same place),
     None where none is found or the text is not a string."""
-    rows = keywords[keywords["field"].isin([field, "any"])]
-    pairs = sorted(zip(rows["keyword"], rows["category_code"]), key=lambda p: -len(p[0]))
-    lookup = dict(pairs)
-    idx, found = first_literal_index(texts.to_numpy(dtype=object), [k for k, _ in pairs])
-    return pd.Series(np.asarray([*(lookup[k] for k in found), None], dtype=object)[idx], index=texts.index)
+    return pd.Series(_keyword_search(texts.to_numpy(dtype=object), keywords, field), index=texts.index)
 
 
 def categorise_registrations(df: pd.DataFrame, gbt4754: pd.DataFrame, keywords: pd.DataFrame) -> pd.DataFrame:
@@ -49,19 +54,24 @@ def categorise_registrations(df: pd.DataFrame, gbt4754: pd.DataFrame, keywords: 
     Keywords are searched only in the rows the industry code leaves unmapped, and the
     business scope only where the name has none."""
     by_code = dict(zip(gbt4754["industry_code"], gbt4754["category_code"]))
-    code = df["industry_code"].fillna("").astype(str).str.strip()
-    category = code.map(by_code)
-    rule = pd.Series(pd.NA, index=df.index, dtype="object").where(category.isna(), "industry")
-    todo = category.isna()
-    if todo.any():
-        guess = keyword_categories(df.loc[todo, "name"], keywords, "name")
-        no_name = guess.isna()
-        if no_name.any():
-            guess[no_name] = keyword_categories(df.loc[todo, "business_scope"][no_name], keywords, "scope")
-        category.loc[todo] = guess
-        rule.loc[todo & category.notna()] = "keyword"
-    return df.assign(category_code=category.astype("object").where(category.notna(), None),
-                     category_rule=rule.astype("object").where(rule.notna(), None))
+    # a few hundred distinct codes: clean and look up each once, then spread to the rows
+    codes, distinct = pd.factorize(df["industry_code"], use_na_sentinel=False)
+    looked_up = pd.Series(distinct, dtype=object).fillna("").astype(str).str.strip().map(by_code)
+    category = looked_up.to_numpy(dtype=object)[codes]
+    unmapped = pd.isna(category)
+    category[unmapped] = None
+    rule = np.where(unmapped, None, "industry").astype(object)
+    todo = np.flatnonzero(unmapped)
+    if len(todo):
+        guess = _keyword_search(df["name"].to_numpy(dtype=object)[todo], keywords, "name")
+        no_name = np.flatnonzero(pd.isna(guess))
+        if len(no_name):
+            scopes = df["business_scope"].to_numpy(dtype=object)[todo[no_name]]
+            guess[no_name] = _keyword_search(scopes, keywords, "scope")
+        category[todo] = guess
+        rule[todo[pd.notna(guess)]] = "keyword"
+    return df.assign(category_code=pd.Series(category, index=df.index, dtype=object),
+                     category_rule=pd.Series(rule, index=df.index, dtype=object))
 
 
 def typecode_lookup(amap: pd.DataFrame, *, exact_only: bool = False):

@@ -151,7 +151,8 @@ def check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     # raw's columns in raw's order; the cleaned fields as object columns, None where
     # missing, as the raw frame has them
     valid = pd.DataFrame({c: pd.Series(cols[c][keep], index=raw.index[keep], dtype=object) if c in cols
-                          else raw[c][keep] for c in raw.columns}, index=raw.index[keep])
+                          else raw[c][keep] for c in raw.columns}, index=raw.index[keep],
+                         copy=False)  # the arrays are fresh: no need to stack them into one block
     return valid.assign(
         established_date=_as_dates(dates["established_date"][keep].set_axis(valid.index)),
         approved_date=_as_dates(dates["approved_date"][keep].set_axis(valid.index)),

@@ -343,10 +343,10 @@ def _typology_rows(d: dict) -> list[dict]:
         reasons = r.reasons if isinstance(r.reasons, list) else json.loads(r.reasons)
         by_grade: dict[str, list] = {}
         for x in reasons:
-            by_grade.setdefault(x["grade"], []).append(_reason_text(x))
+            by_grade.setdefault(x.get("label", x["grade"]), []).append(_reason_text(x))
         rows.append({"code": r.circle_code, "name": names.get(r.circle_code, r.circle_code), "grade": r.grade_label,
                      "rank": int(r.grade_rank), "grade_code": r.grade_code,
-                     "why": [f"{g}：" + "；".join(v) for g, v in by_grade.items()]})
+                     "why": [f"未达{g}：" + "；".join(v) for g, v in by_grade.items()]})
     return rows
 
 

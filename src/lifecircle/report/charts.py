@@ -131,8 +131,10 @@ def community_map(points: list[dict], required: int, width: int = 720, height: i
                      f'{stroke}><title>{escape(title)}</title></circle>')
     for m in markers:
         x, y = xy(m["lng"], m["lat"])
+        # the label goes left of markers near the right edge, so it is not cut off
+        tx, anchor = (x - r - 4, "end") if x > width - 80 else (x + r + 4, "start")
         parts.append(f'<g class="candidate"><path d="{_diamond(x, y, r + 2)}" fill="{_MARKER}" stroke="#222" '
-                     f'stroke-width="1"/><text x="{x + r + 4:.1f}" y="{y + 4:.1f}" font-size="10">{escape(str(m["label"]))}</text>'
-                     f'<title>{escape(str(m["title"]))}</title></g>')
+                     f'stroke-width="1"/><text x="{tx:.1f}" y="{y + 4:.1f}" font-size="10" text-anchor="{anchor}">'
+                     f'{escape(str(m["label"]))}</text><title>{escape(str(m["title"]))}</title></g>')
     parts.append("</svg>")
     return "".join(parts)
