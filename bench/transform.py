@@ -88,7 +88,7 @@ def frame(rows: int, outlets: int = 50_000, communities: int = 1000, seed: int =
             nxt = {c: USCC_CHARSET[(i + 1) % 31] for i, c in enumerate(USCC_CHARSET)}
             fresh[spoil] = [c[:17] + nxt[c[17]] for c in fresh[spoil]]
             part["uscc"] = part["uscc"].where(keep, pd.Series(fresh, index=part.index))
-            part["updated_at"] = part["updated_at"].map(lambda v, t=t: _shift_seconds(v, t))
+            part["updated_at"] = part["updated_at"].map(lambda v, t=t: _shift_seconds(v, t)).astype(object)
         tiles.append(part)
     raw = pd.concat(tiles, ignore_index=True).iloc[:rows].copy()
     page_size = 1000

@@ -19,6 +19,17 @@ H = "a" * 64
 
 # Per suite: a frame that passes, and (mutation, the expectation it must break).
 GOOD = {
+    "mart_missing_category": pd.DataFrame({
+        "circle_code": ["TC01", None], "community_code": ["c1", "c3"], "category_code": ["pharmacy"] * 2,
+        "required": [True, True], "residents_affected": [10, 0], "demanded_by_survey": [False, True],
+        "survey_mentions": [0, 2], "annex5_demand": [None, "缺少药店"], "method": ["network", "approximate"]}),
+    "mart_candidate_site": pd.DataFrame({
+        "circle_code": ["TC01"] * 2, "category_code": ["pharmacy"] * 2, "rank": [1, 2], "node_id": [12, None],
+        "lng": [105.7, 105.71], "lat": [34.58] * 2, "residents_newly_covered": [300, 10],
+        "cumulative_residents": [300, 310], "residents_uncovered": [400] * 2, "method": ["network", "approximate"]}),
+    "mart_circle_typology": pd.DataFrame({
+        "circle_code": ["TC01", "TC02"], "grade_code": ["basic", "ungraded"], "grade_label": ["基础型", "未达标"],
+        "grade_rank": [1, 0], "reasons": ["[]", "[]"], "facts": ["{}", "{}"]}),
     "staging_task_progress": pd.DataFrame({
         "upload_id": ["u1", "u1"], "row_no": [1, 2], "task_id": ["A3-01", "A4-12"], "unit": ["市商务局", "市商务局"],
         "status": ["in_progress", "completed"], "progress_pct": [60.0, 100.0], "as_of": [date(2024, 5, 31)] * 2,
@@ -117,6 +128,10 @@ def _dup(cols):
 
 
 BAD = {
+    "mart_missing_category": (_set("residents_affected", -1), "expect_column_values_to_be_between(residents_affected)"),
+    "mart_candidate_site": (_set("cumulative_residents", 500),
+                            "expect_column_pair_values_a_to_be_greater_than_b(residents_uncovered,cumulative_residents)"),
+    "mart_circle_typology": (_dup(["circle_code"]), "expect_column_values_to_be_unique(circle_code)"),
     "staging_task_progress": (_set("progress_pct", 120.0), "expect_column_values_to_be_between(progress_pct)"),
     "staging_registration": (_set("status", "营业"), "expect_column_values_to_be_in_set(status)"),
     "staging_poi": (_set("lat", 80.0), "expect_column_values_to_be_between(lat)"),

@@ -40,9 +40,9 @@ from lifecircle.coverage.network import EPS_M, WalkGraph
 log = logging.getLogger(__name__)
 
 REGION_NODES = 16_000    # target subgraph size of a tile: stays in cache, few Python round trips
-MARGIN_M = 800.0         # planar margin of a nearest-outlet tile; larger = fewer uncertain pairs
+MARGIN_M = 500.0         # planar margin of a nearest-outlet tile; larger = fewer uncertain pairs
 GLOBAL_IF_UNRESOLVED = 256   # a group with more uncertain targets gets one whole-network search
-TILE_PER_LIMIT = 1.5     # bounded searches: tile side = this x the search limit
+TILE_PER_LIMIT = 2.5     # bounded searches: tile side = this x the search limit
 SLACK_M = 1.0            # planar slack on every certification (float noise in local metres)
 PARALLEL_MIN_NODES = 20_000  # below this a fork (~0.1 s) costs more than it saves
 PARALLEL_MIN_ORIGINS = 500   # the same for bounded searches (~1 ms each)
@@ -199,9 +199,10 @@ def _tile_nearest(shared: dict, members: np.ndarray) -> tuple[np.ndarray, np.nda
     out = np.full((len(limits), len(members)), np.inf)
     for g in range(len(limits)):
         mine = order[bounds[g]:bounds[g + 1]]
-        if len(mine):   # no need to search past the room of the roomiest target
+        reach = min(limits[g], float(room.max()))   # nothing past the roomiest target is certain
+        if len(mine) and reach >= 0:
             d = dijkstra(with_virtual_source(sub, o_local[mine], o_off[mine]), directed=True,
-                         indices=len(keep), limit=min(limits[g], float(room.max())))
+                         indices=len(keep), limit=reach)
             out[g] = d[local_t]
     certain = (out <= room[None, :]) | (room[None, :] >= limits[:, None])
     return members, np.where(certain, out, np.nan)

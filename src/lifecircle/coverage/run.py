@@ -87,8 +87,8 @@ def compute(period: str, city: str | None = None) -> dict:
     with engine.connect() as conn:
         d = _read_inputs(conn, month)
     comms, cats, members = d["comms"], d["cats"], d["members"]
-    net = citydata.network(city)
-    graph = build_graph(*net) if net is not None else None
+    found = citydata.network_with_summary(city)
+    graph = build_graph(*found[:2]) if found is not None else None
     access, flags = compute_access(
         comms, d["points"], d["located"], cats, graph, walking_speed=float(cfg.get("walking_speed_m_per_min", 80)),
         detour_factor=float(cfg.get("detour_factor", 1.3)),
@@ -149,4 +149,6 @@ def compute(period: str, city: str | None = None) -> dict:
             "residents_covered_share": city_row.get("residents_covered_share"),
             "indicators": len(indicators), "missing_categories": len(missing), "candidate_sites": len(sites),
             "typology": {k: int(v) for k, v in grades["grade_code"].value_counts().sort_index().items()},
+            "network": None if found is None else {k: found[2].get(k) for k in
+                                                   ("source", "cache", "nodes", "edges", "dropped_nodes", "split_edges")},
             "dq_failed": failed}

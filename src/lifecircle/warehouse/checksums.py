@@ -4,7 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 MART_TABLES = ("mart.community_category_access", "mart.coverage_indicator",
-               "mart.monthly_progress", "mart.dq_results")
+               "mart.monthly_progress", "mart.dq_results", "mart.missing_category",
+               "mart.candidate_site", "mart.circle_typology")
 
 
 def table_checksum(conn: sa.Connection, table: str) -> tuple[int, str]:
