@@ -261,7 +261,12 @@ def test_normalise_many_matches_the_one_marker_loop():
     assert [g for g, n in zip(got, names) if g != brands.normalise_brand(n)] == []
 
 
-def test_first_literal_matches_re_search():
+@pytest.mark.parametrize("dense_max, rows", [(1 << 23, 1 << 17), (0, 7)])  # sparse trie, many chunks
+def test_first_literal_matches_re_search(monkeypatch, dense_max, rows):
+    from lifecircle.ingest import literal_search
+
+    monkeypatch.setattr(literal_search, "_DENSE_MAX", dense_max)
+    monkeypatch.setattr(literal_search, "_ROWS", rows)
     rng = random.Random(3)
     alphabet = "ab社区天水（）(). 店\u3000分第1"
     for _ in range(150):

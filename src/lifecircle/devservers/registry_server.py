@@ -49,6 +49,14 @@ def parse_timestamp(value: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=_CST)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _micros(dt: datetime) -> int:
+    """Exact sort key of an aware datetime."""
+    return (dt - _EPOCH) // timedelta(microseconds=1)
+
+
 @dataclass
 class RegistryFaults:
     """Per-page faults. Values are ``v`` (fires once) or ``(v, times)`` (``None`` = always).
@@ -83,9 +91,9 @@ class RegistryServer(BackgroundHTTPServer):
                 if line.strip():
                     item = json.loads(line)
                     text = line.strip().encode("utf-8")  # valid JSON: it was just parsed
-                    rows.append((parse_timestamp(item["updated_at"]), item.get("uscc") or "", text))
-        rows.sort(key=lambda r: (r[0], r[1]))
-        self._stamps = [r[0] for r in rows]
+                    rows.append((_micros(parse_timestamp(item["updated_at"])), item.get("uscc") or "", text))
+        rows.sort(key=lambda r: (r[0], r[1]))  # integers: comparing aware datetimes is ~10x slower
+        self._stamps = [r[0] for r in rows]  # microseconds since the epoch (UTC)
         self._items = [r[2] for r in rows]  # JSON text of each item, in serving order
 
     def set_faults(self, faults: RegistryFaults | dict | None) -> None:
@@ -147,8 +155,8 @@ class RegistryServer(BackgroundHTTPServer):
         if self._malformed.take(page):
             return h.send_body(200, b'{"total": 1, "page": 1, "items": [{"uscc": "9')
 
-        lo = 0 if since is None else bisect.bisect_right(self._stamps, since)
-        hi = len(self._stamps) if until is None else bisect.bisect_right(self._stamps, until)
+        lo = 0 if since is None else bisect.bisect_right(self._stamps, _micros(since))
+        hi = len(self._stamps) if until is None else bisect.bisect_right(self._stamps, _micros(until))
         total = max(0, hi - lo)
         start = lo + (page - 1) * page_size
         items = self._items[start:min(hi, start + page_size)] if start < hi else []

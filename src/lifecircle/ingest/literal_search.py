@@ -7,7 +7,7 @@ the text, the longest where several start there. CPython's ``re`` tries every
 alternative at every candidate position (3–17 µs an address against 1000 community
 names); pyarrow's RE2 took minutes on the same alternation, and no Aho-Corasick package
 is among the dependencies. So: the literals become a trie (a dense transition table over
-the literals' own alphabet), a chunk of texts a code-point matrix, and every position
+the literals' own alphabet), a chunk of texts one code-point array, and every position
 whose character starts some literal is walked down the trie at once with numpy — under
 a microsecond a row, the same answers (tests compare it with ``re`` on dirty samples).
 """
@@ -21,7 +21,7 @@ import pandas as pd
 
 _UNICODE = 0x110000
 _ROWS = 1 << 17  # texts per chunk: ~4 million code points for 30-character addresses
-_DENSE_MAX = 1 << 24  # transition-table entries; larger tries use a sorted edge list
+_DENSE_MAX = 1 << 23  # transition-table entries (32 MiB); larger tries use a sorted edge list
 
 
 class _Trie:
@@ -51,7 +51,7 @@ class _Trie:
         cps = np.asarray([cp for kids in children for cp in kids], dtype=np.int64)
         child = np.asarray([c for kids in children for c in kids.values()], dtype=np.int32)
         self.k = len(alphabet) + 1
-        # the root's transitions straight from the code point: the one full-matrix look-up
+        # the root's transitions straight from the code point: the one look-up per character
         self.first = np.zeros(_UNICODE, dtype=np.int32)
         self.first[list(children[0])] = list(children[0].values())
         if len(children) * self.k <= _DENSE_MAX:
@@ -123,7 +123,7 @@ def first_literal_index(texts, literals: Iterable[str]) -> tuple[np.ndarray, lis
     The literal is the one ``re.search`` of the longest-first alternation of
     ``literals`` matches; texts that are not strings match nothing."""
     lits = list(dict.fromkeys(literals))
-    values = np.asarray(texts, dtype=object) if not isinstance(texts, np.ndarray) else texts.astype(object)
+    values = np.asarray(texts, dtype=object)
     if not lits or not len(values):
         return np.full(len(values), -1, dtype=np.int64), lits
     if any(lit == "" or "\x00" in lit for lit in lits):

@@ -223,7 +223,7 @@ def transform(raw: pd.DataFrame, snapshot_date, load_id: str, city: str | None =
     if is_osm.any():
         tags = overpass.load_osm_tags()
         osm_lookup = {f"{k}={v}": c for k, v, c in zip(tags["key"], tags["value"], tags["category_code"])}
-        keyword = good.loc[is_osm, "name"].map(categorise.keyword_matcher(refdata.load_keywords(), "name"))
+        keyword = categorise.keyword_categories(good.loc[is_osm, "name"], refdata.load_keywords(), "name")
         by_tag = good.loc[is_osm, "typecode"].map(osm_lookup)
         osm_cat = by_tag.where(by_tag.notna(), keyword)
         category = pd.Series(category, index=good.index, dtype="object")

@@ -107,7 +107,7 @@ def _get_page(session: requests.Session, url: str, params: dict, headers: dict,
         not isinstance(data, dict)
         or not isinstance(data.get("items"), list)
         or not isinstance(data.get("total"), int)
-        or not all(isinstance(i, dict) for i in data["items"])
+        or not set(map(type, data["items"])) <= {dict}  # C-speed check of 10,000 items
     ):
         raise SourceError(
             em.mask(f"{where}: malformed JSON: expected {{total:int, items:[object]}}, "
