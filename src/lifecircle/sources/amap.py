@@ -197,39 +197,30 @@ class _RateLimiter:
         self._next = now + self.interval
 
 
-# --- harvest ---------------------------------------------------------------------------
-class _Harvest:
-    """State of one harvest run (see :func:`harvest`)."""
+# --- one AMap web-service call ---------------------------------------------------------
+class AmapCaller:
+    """What every AMap web-service call shares (place search, geocoding): the key masked
+    everywhere, requests spaced to ``qps``, throttling infocodes retried with backoff, a
+    spent quota raised as :class:`AmapQuotaError`, anything else as :class:`SourceError`."""
 
-    def __init__(self, base_url: str, key: str, types: Sequence[str], *, qps, cap,
-                 page_size, throttle_retries, throttle_backoff, session, log):
-        self.url = base_url.rstrip("/") + POLYGON_PATH
-        self.key, self.types, self.cap, self.page_size = key, list(types), cap, page_size
+    def __init__(self, url: str, key: str, *, qps, throttle_retries, throttle_backoff, session, log):
+        self.url, self.key = url, key
         self.throttle_retries, self.throttle_backoff = throttle_retries, throttle_backoff
         self.em = Emitter(log, [key], _log)
         register_secrets(key)
         self.session = session or make_session(secrets=[key])
         self.limiter = _RateLimiter(qps)
-        self.queries = 0
+        self.calls = 0
 
-    def request(self, cell: Cell, page_num: int) -> list[dict]:
-        """One page for one cell; throttling answers are retried with backoff."""
-        params = {"key": self.key, "polygon": cell.polygon(),
-                  "page_size": self.page_size, "page_num": page_num}
-        if self.types:
-            params["types"] = "|".join(self.types)
-        where = f"GET {POLYGON_PATH} cell {cell.id} page {page_num}"
+    def call(self, params: dict, where: str, quota_infocodes: frozenset = QUOTA_INFOCODES) -> dict:
+        """One answer with status 1; throttling answers are retried with backoff."""
         for attempt in range(self.throttle_retries + 1):
             self.limiter.wait()
-            self.queries += 1
+            self.calls += 1
             data = self._get_json(params, where)
             infocode = str(data.get("infocode", ""))
             if str(data.get("status")) == "1" and infocode in ("10000", ""):
-                pois = data.get("pois") or []
-                if not isinstance(pois, list):
-                    raise SourceError(self.em.mask(f"{where}: malformed answer: pois is "
-                                                   f"{type(pois).__name__}"))
-                return pois
+                return data
             code = int(infocode) if infocode.isdigit() else -1
             info = str(data.get("info", ""))
             if code in THROTTLE_INFOCODES and attempt < self.throttle_retries:
@@ -238,7 +229,7 @@ class _Harvest:
                                 f"{attempt + 1}/{self.throttle_retries} in {delay:.2f}s")
                 time.sleep(delay)
                 continue
-            if code in QUOTA_INFOCODES:
+            if code in quota_infocodes:
                 raise AmapQuotaError(code, self.em.mask(info))
             raise SourceError(self.em.mask(f"{where}: AMap error infocode {infocode} {info}"))
         raise AssertionError("unreachable")
@@ -262,6 +253,29 @@ class _Harvest:
         if not isinstance(data, dict):
             raise SourceError(self.em.mask(f"{where}: malformed answer {str(data)[:80]!r}"))
         return data
+
+
+# --- harvest ---------------------------------------------------------------------------
+class _Harvest(AmapCaller):
+    """State of one harvest run (see :func:`harvest`)."""
+
+    def __init__(self, base_url: str, key: str, types: Sequence[str], *, qps, cap,
+                 page_size, throttle_retries, throttle_backoff, session, log):
+        super().__init__(base_url.rstrip("/") + POLYGON_PATH, key, qps=qps, throttle_retries=throttle_retries,
+                         throttle_backoff=throttle_backoff, session=session, log=log)
+        self.types, self.cap, self.page_size = list(types), cap, page_size
+
+    def request(self, cell: Cell, page_num: int) -> list[dict]:
+        """One page for one cell."""
+        params = {"key": self.key, "polygon": cell.polygon(),
+                  "page_size": self.page_size, "page_num": page_num}
+        if self.types:
+            params["types"] = "|".join(self.types)
+        where = f"GET {POLYGON_PATH} cell {cell.id} page {page_num}"
+        pois = self.call(params, where).get("pois") or []
+        if not isinstance(pois, list):
+            raise SourceError(self.em.mask(f"{where}: malformed answer: pois is {type(pois).__name__}"))
+        return pois
 
     def query_cell(self, cell: Cell, min_cell_deg: float) -> tuple[list[dict], bool]:
         """All POIs of a cell and whether the answer reached the cap.
@@ -350,7 +364,7 @@ def harvest(
         try:
             raw, hit_cap = run.query_cell(cell, min_cell_deg)
         except AmapQuotaError as exc:
-            summary.update(queries=run.queries, pois=len(seen), stopped_by_quota=True)
+            summary.update(queries=run.calls, pois=len(seen), stopped_by_quota=True)
             em.warning(f"harvest stopped at cell {cell.id} by infocode {exc.infocode} "
                        f"{exc.info}: {summary['cells_done']} cells done this run, "
                        f"{len(stack) + 1} cells left; rerun with the checkpointed cells")
@@ -382,8 +396,8 @@ def harvest(
         summary["cells_done"] += 1
         summary["leaf_cells"] += 1
         em.info(f"cell {cell.id}: {len(kept)} POIs; {summary['cells_done']} cells done, "
-                f"{len(stack)} queued, {run.queries} queries, {len(seen)} POIs")
-    summary.update(queries=run.queries, pois=len(seen))
+                f"{len(stack)} queued, {run.calls} queries, {len(seen)} POIs")
+    summary.update(queries=run.calls, pois=len(seen))
     em.info(f"AMap harvest done: {summary['leaf_cells']} leaf cells, {summary['queries']} "
             f"queries, {summary['pois']} POIs, {len(summary['truncated_cells'])} truncated")
     return summary

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +34,7 @@ from typing import Any
 
 import requests
 
-from lifecircle.sources.amap import QUOTA_INFOCODES, THROTTLE_INFOCODES, AmapQuotaError, _RateLimiter
-from lifecircle.sources.http import Emitter, SourceError, make_session, register_secrets
+from lifecircle.sources.amap import QUOTA_INFOCODES, AmapCaller, AmapQuotaError
 
 _log = logging.getLogger(__name__)
 
@@ -147,61 +145,21 @@ def parse_geocode(address: str, entry: dict | None) -> GeocodeResult:
 
 
 # --- requests --------------------------------------------------------------------------
-class _Client:
+class _Client(AmapCaller):
     def __init__(self, base_url: str, key: str, city: str | None, *, qps, throttle_retries,
                  throttle_backoff, session, log):
-        self.url = base_url.rstrip("/") + GEOCODE_PATH
-        self.key, self.city = key, city
-        self.throttle_retries, self.throttle_backoff = throttle_retries, throttle_backoff
-        self.em = Emitter(log, [key], _log)
-        register_secrets(key)
-        self.session = session or make_session(secrets=[key])
-        self.limiter = _RateLimiter(qps)
-        self.requests = 0
+        super().__init__(base_url.rstrip("/") + GEOCODE_PATH, key, qps=qps, throttle_retries=throttle_retries,
+                         throttle_backoff=throttle_backoff, session=session, log=log)
+        self.city = city
 
     def request(self, addresses: Sequence[str]) -> dict:
-        """One answer for 1..10 addresses; throttling answers are retried with backoff."""
+        """One answer for 1..10 addresses."""
         params = {"key": self.key, "address": "|".join(addresses), "output": "JSON",
                   "batch": "true" if len(addresses) > 1 else "false"}
         if self.city:
             params["city"] = self.city
         where = f"GET {GEOCODE_PATH} ({len(addresses)} addresses from {addresses[0]!r})"
-        for attempt in range(self.throttle_retries + 1):
-            self.limiter.wait()
-            self.requests += 1
-            data = self._get_json(params, where)
-            infocode = str(data.get("infocode", ""))
-            if str(data.get("status")) == "1" and infocode in ("10000", ""):
-                return data
-            code = int(infocode) if infocode.isdigit() else -1
-            info = str(data.get("info", ""))
-            if code in THROTTLE_INFOCODES and attempt < self.throttle_retries:
-                delay = self.throttle_backoff * 2 ** attempt
-                self.em.warning(f"{where}: infocode {code} {info}; retry "
-                                f"{attempt + 1}/{self.throttle_retries} in {delay:.2f}s")
-                time.sleep(delay)
-                continue
-            if code in GEOCODE_QUOTA_INFOCODES:
-                raise AmapQuotaError(code, self.em.mask(info))
-            raise SourceError(self.em.mask(f"{where}: AMap error infocode {infocode} {info}"))
-        raise AssertionError("unreachable")
-
-    def _get_json(self, params: dict, where: str) -> dict:
-        try:
-            resp = self.session.get(self.url, params=params)
-        except requests.RequestException as exc:
-            raise SourceError(self.em.mask(f"{where}: request failed after retries: {exc}")) from None
-        if resp.status_code != 200:
-            raise SourceError(self.em.mask(
-                f"{where}: HTTP {resp.status_code} {resp.reason}: {resp.text[:200].strip()}")) from None
-        try:
-            data = resp.json()
-        except ValueError as exc:
-            raise SourceError(self.em.mask(f"{where}: malformed JSON ({exc}); body starts {resp.text[:80]!r}")
-                              ) from None
-        if not isinstance(data, dict):
-            raise SourceError(self.em.mask(f"{where}: malformed answer {str(data)[:80]!r}"))
-        return data
+        return self.call(params, where, GEOCODE_QUOTA_INFOCODES)
 
     def one(self, address: str) -> GeocodeResult:
         data = self.request([address])
@@ -260,7 +218,7 @@ def geocode_addresses(
         try:
             results, realigned = client.many(chunk)
         except AmapQuotaError as exc:
-            summary["requests"] = client.requests
+            summary["requests"] = client.calls
             client.em.warning(f"geocoding stopped by infocode {exc.infocode} {exc.info} after "
                               f"{start} of {len(todo)} addresses")
             exc.summary = {k: v for k, v in summary.items() if k != "results"} | {"done": start}
@@ -271,7 +229,7 @@ def geocode_addresses(
         summary["results"].extend(results)
         if on_batch is not None:
             on_batch(results)
-    summary["requests"] = client.requests
+    summary["requests"] = client.calls
     client.em.info(f"AMap geocoding done: {summary['found']} found, {summary['not_found']} not found, "
                    f"{summary['requests']} requests")
     return summary
