@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -80,8 +81,6 @@ class ExportRead:
 def exports_dir() -> Path:
     """Folder the registration exports are picked up from
     (``LIFECIRCLE_REGISTRATION_EXPORTS_DIR``, else ``<landing>/registrations``)."""
-    import os
-
     env = os.environ.get("LIFECIRCLE_REGISTRATION_EXPORTS_DIR")
     path = Path(env) if env else settings.landing_dir() / "registrations"
     path.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,6 @@ from lifecircle.quality import gate, gx_runner, routing
 from lifecircle.sources.http import make_session
 from lifecircle.sources.registry_api import fetch_registrations
 from lifecircle.warehouse.arrow_copy import copy_arrow, read_arrow, upsert_arrow
-from lifecircle.warehouse.bulk import replace_rows
 from lifecircle.warehouse.engine import get_engine, run_sql_file
 
 log = logging.getLogger(__name__)
@@ -345,7 +344,8 @@ def validate(period: str) -> dict:
     dq = gate.gate(str(month), SOURCE, "staging.registration", checks)
     with engine.begin() as conn:
         conn.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
-        replace_rows(conn, "quarantine.registration", quarantined, "load_id = :l", {"l": lid}, QUARANTINE_COLUMNS)
+        conn.execute(sa.text("DELETE FROM quarantine.registration WHERE load_id = :l"), {"l": lid})
+        copy_arrow(conn, "quarantine.registration", quarantined, QUARANTINE_COLUMNS)
         conn.execute(sa.text("DELETE FROM staging.registration WHERE load_id = :l"), {"l": lid})
         write_staging(conn, valid)
         unmapped = int(valid["category_code"].isna().sum())
