@@ -224,3 +224,27 @@ def test_nothing_is_lost_on_a_dirty_batch():
     # every record is kept whole and parses as JSON
     assert all(set(json.loads(r)) == set(RAW_FIELDS) for r in quarantine["record"])
     assert raw["uscc"].tolist()[0] == U[0]  # input not modified
+
+
+@pytest.mark.parametrize("stamp, utc", [
+    ("2024-05-02T10:00:00", "2024-05-02T02:00:00Z"),       # naive: registry local time, +08:00
+    ("2024-05-02 10:00:00", "2024-05-02T02:00:00Z"),
+    ("2024-05-02T10:00:00.250", "2024-05-02T02:00:00.250Z"),
+    ("2024-05-02", "2024-05-01T16:00:00Z"),                # a bare date is local midnight
+    ("2024-05-02T10:00:00+08:00", "2024-05-02T02:00:00Z"),  # explicit offsets are kept
+    ("2024-05-02T10:00:00Z", "2024-05-02T10:00:00Z"),
+    ("2024-05-02T10:00:00-05:00", "2024-05-02T15:00:00Z"),
+    ("2024-05-02T10:00:00+0800", "2024-05-02T02:00:00Z"),
+])
+def test_naive_updated_at_is_registry_local_time(stamp, utc):
+    valid, quarantine = check_rows(raw_frame([record(U[0], updated_at=stamp)]))
+    assert len(quarantine) == 0
+    assert valid["updated_at"].iloc[0] == pd.Timestamp(utc)
+
+
+def test_naive_and_zoned_updated_at_mixed_in_one_batch():
+    stamps = ["2024-05-02T10:00:00", "2024-05-02T10:00:00Z", None, "2024-05-02T10:00:00+08:00"]
+    valid, quarantine = check_rows(raw_frame([record(U[i], updated_at=s) for i, s in enumerate(stamps)]))
+    assert quarantine["row_no"].tolist() == [2]  # the missing one only
+    assert valid["updated_at"].tolist() == [pd.Timestamp("2024-05-02T02:00:00Z"), pd.Timestamp("2024-05-02T10:00:00Z"),
+                                            pd.Timestamp("2024-05-02T02:00:00Z")]

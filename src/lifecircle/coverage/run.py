@@ -103,7 +103,7 @@ def compute(period: str, city: str | None = None) -> dict:
     missing = plan_views.missing_categories(access, comms, members, cats, demands, d["mentions"])
     gaps = missing[missing["required"] & missing["circle_code"].notna()]
     thresholds = dict(zip(cats["category_code"], cats["threshold_m"].astype(float)))
-    node_ids = net[0]["node_id"].to_numpy() if graph is not None and len(net[0]) == graph.n else None
+    node_ids = found[0]["node_id"].to_numpy() if graph is not None and len(found[0]) == graph.n else None
     sites = candidate_sites(gaps, members, d["points"], d["located"], thresholds, graph, node_ids=node_ids,
                             detour_factor=float(cfg.get("detour_factor", 1.3)),
                             top_k=int((cfg.get("candidates") or {}).get("top_k", DEFAULT_TOP_K)))
