@@ -58,6 +58,9 @@ def ref_check_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         flag(df[col].notna() & strict(df[col]).isna(), "bad_date", col,
              lambda r, c=col: f"{c} {r[c]!r} is not a date YYYY-MM-DD")
     updated = pd.to_datetime(df["updated_at"], errors="coerce", utc=True, format="ISO8601")
+    # a stamp without an offset is the registry's local time, +08:00
+    naive = df["updated_at"].map(lambda v: isinstance(v, str) and re.search(r"\d(Z|[+-]\d{2}:?\d{2})$", v) is None)
+    updated = updated.where(~naive.astype(bool), updated - pd.Timedelta(hours=8))
     flag(df["updated_at"].notna() & updated.isna(), "bad_date", "updated_at",
          lambda r: f"updated_at {r['updated_at']!r} is not an ISO timestamp")
     flag(df["status"].notna() & ~df["status"].isin(STATUSES), "unknown_status", "status",

@@ -22,7 +22,7 @@ WITH versions AS (
            row_number() OVER w AS n,
            lead((updated_at AT TIME ZONE 'Asia/Shanghai')::date) OVER w AS next_day
     FROM staging.registration
-    WINDOW w AS (PARTITION BY uscc ORDER BY updated_at)
+    WINDOW w AS (PARTITION BY uscc COLLATE "C" ORDER BY updated_at)
 ), dated AS (
     SELECT v.*, CASE WHEN n = 1 THEN least(established_date, day) ELSE day END AS valid_from
     FROM versions v

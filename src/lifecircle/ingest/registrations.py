@@ -57,6 +57,10 @@ def extract(period: str, page_size: int | None = None, retries: int = 5) -> dict
     try:
         api = _extract_api(engine, load, month, since, until, page_size, retries)
         bulk = _extract_bulk(engine, load, month)
+        if api["api"] == "not configured" and not bulk_exports.export_files(bulk_exports.exports_dir()):
+            # Neither channel exists: a misconfiguration, not an empty month.
+            raise RuntimeError(f"registrations: no source for {month}: AIRFLOW_CONN_REGISTRY_API is not set "
+                               f"and {bulk_exports.exports_dir()} holds no export files (.csv/.xlsx)")
     except Exception:
         with engine.begin() as conn:
             loads.set_status(conn, load.load_id, "failed")
