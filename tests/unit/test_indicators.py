@@ -2,6 +2,7 @@
 import pandas as pd
 import pytest
 
+from tests.fixtures.indicator_rows import indicator
 from lifecircle.coverage.indicators import Unit, compute_indicators, units
 
 DIVISIONS = pd.DataFrame({
@@ -61,12 +62,7 @@ def result(unit_list):
                               OPEN_OUTLETS, LOCATED, SATISFACTION, SURVEYS, {"Q1"})
 
 
-def get(df, level, code, indicator):
-    rows = df[(df["level"] == level) & (df["unit_code"] == code) & (df["indicator"] == indicator)]
-    assert len(rows) == 1, (level, code, indicator, len(rows))
-    r = rows.iloc[0]
-    none = lambda v: None if v is None or pd.isna(v) else v  # noqa: E731
-    return none(r["value"]), none(r["numerator"]), none(r["denominator"]), r["method"]
+get = indicator
 
 
 def test_units(unit_list):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.fixtures.indicator_rows import indicator
 from lifecircle.coverage import plan_views as pv
 from lifecircle.coverage.indicators import units
 
@@ -46,12 +47,7 @@ def unit_list():
     return units(COMMUNITIES, DIVISIONS, CIRCLES, MEMBERS)
 
 
-def get(df, level, code, indicator):
-    rows = df[(df["level"] == level) & (df["unit_code"] == code) & (df["indicator"] == indicator)]
-    assert len(rows) == 1, (level, code, indicator, len(rows))
-    r = rows.iloc[0]
-    none = lambda v: None if v is None or pd.isna(v) else v  # noqa: E731
-    return none(r["value"]), none(r["numerator"]), none(r["denominator"]), r["method"]
+get = indicator
 
 
 def test_category_terms():
