@@ -6,10 +6,9 @@ residents within the category's threshold, then the next one counting those resi
 covered, and so on (greedy is the standard (1 - 1/e) approximation of this NP-hard
 problem; exact optimisation buys little for k = 3 and costs an ILP solver we do not ship).
 
-Distances are exact network distances, as for coverage: a limited Dijkstra from each
-population point's street node (``scipy.sparse.csgraph.dijkstra`` on the circle's
-neighbourhood subgraph, chunked to bound memory) gives, per point, every node within the
-threshold — the sites that would cover it — and whether an existing outlet already does. Candidate sites are network nodes (an
+Distances are exact network distances, as for coverage: ``distances.within_reach`` from
+each population point's street node gives, per point, every node within the threshold —
+the sites that would cover it — and whether an existing outlet already does. Candidate sites are network nodes (an
 outlet placed on the street: no walk from the street to its door). Without a network the
 population points themselves are the candidate sites and distances are straight line x
 the city's detour factor; those rows say ``approximate``.
@@ -21,16 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from lifecircle.coverage.distances import within_reach
 from lifecircle.coverage.network import WalkGraph
 from lifecircle.ingest.locate import local_xy
 
 CANDIDATE_COLUMNS = ["circle_code", "category_code", "rank", "node_id", "lng", "lat", "residents_newly_covered",
                      "cumulative_residents", "residents_uncovered", "method"]
 DEFAULT_TOP_K = 3
-DIJKSTRA_BUDGET_BYTES = 64 * 2**20  # one chunk of distance rows (chunk x nodes x 8 bytes)
 
 
 @dataclass(frozen=True)
@@ -60,51 +58,28 @@ def greedy_max_coverage(incidence: sparse.spmatrix, weights: np.ndarray, k: int)
     return picks
 
 
-def _chunk_rows(n_nodes: int) -> int:
-    return max(1, min(1024, DIJKSTRA_BUDGET_BYTES // max(8 * n_nodes, 1)))
-
-
 def _network_incidences(graph: WalkGraph, p_nodes: np.ndarray, p_off: np.ndarray,
                         wanted: dict[str, tuple[tuple, float]]) -> tuple[np.ndarray, dict]:
     """Exact network reach of one circle's population points, per category.
 
-    ``wanted``: category -> ((outlet nodes, outlet offsets), threshold). Returns (the
-    subgraph's global node ids, {category: (points x subgraph-nodes incidence of the points
-    no outlet reaches, uncovered mask)}).
-
-    One multi-source search from all the points first finds the nodes within the largest
-    threshold of any of them; every path that short from a point stays inside that set, so
-    the per-point searches run on that subgraph — exact, and independent of the city's size.
-    Points are processed in chunks so memory stays at chunk x subgraph nodes."""
+    ``wanted``: category -> ((outlet nodes, outlet offsets), threshold). Returns (the global
+    node ids within reach of any point, ascending so ties stay "lowest node"; {category:
+    (points x those-nodes incidence of the points no outlet reaches, uncovered mask)}).
+    One :func:`distances.within_reach` search (each point's limit net of its own walk to
+    the street) serves every category."""
     limit = max(thr for _, thr in wanted.values())
-    uniq, inverse = np.unique(p_nodes, return_inverse=True)
-    near = dijkstra(graph.matrix, directed=True, indices=uniq, limit=limit, min_only=True)
-    nodes = np.flatnonzero(np.isfinite(near))                     # ascending: ties stay "lowest node"
-    local = np.full(graph.n, -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
-    sub = graph.matrix[nodes][:, nodes]
-    outlets = {}
-    for cat, ((o_nodes, o_off), _thr) in wanted.items():
-        keep = local[o_nodes] >= 0 if len(o_nodes) else np.zeros(0, bool)
-        outlets[cat] = (local[o_nodes[keep]], o_off[keep])
-    parts = {cat: ([], [], np.zeros(len(p_nodes), bool)) for cat in wanted}
-    step = _chunk_rows(len(nodes))
-    for start in range(0, len(uniq), step):
-        dist = dijkstra(sub, directed=True, indices=local[uniq[start:start + step]], limit=limit)
-        pts = np.flatnonzero((inverse >= start) & (inverse < start + step))
-        d = dist[inverse[pts] - start] + p_off[pts, None]             # these points x subgraph nodes
-        for cat, (_, thr) in wanted.items():
-            o_loc, o_off = outlets[cat]
-            covered = ((d[:, o_loc] + o_off[None, :]) <= thr).any(axis=1) if len(o_loc) else np.zeros(len(pts), bool)
-            r, c = np.nonzero(d[~covered] <= thr)
-            rows, cols, uncovered = parts[cat]
-            rows.append(pts[~covered][r])
-            cols.append(c)
-            uncovered[pts[~covered]] = True
+    reach = within_reach(graph, p_nodes, np.maximum(limit - p_off, 0.0))
+    nodes, col = np.unique(reach.node, return_inverse=True)
+    d = reach.dist + p_off[reach.origin]                          # from the point's door
     out = {}
-    for cat, (rows, cols, uncovered) in parts.items():
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        out[cat] = (sparse.csr_matrix((np.ones(len(r), bool), (r, c)), shape=(len(p_nodes), len(nodes))), uncovered)
+    for cat, ((o_nodes, o_off), thr) in wanted.items():
+        door = np.full(graph.n, np.inf)                           # shortest outlet walk per node
+        np.minimum.at(door, o_nodes, o_off)
+        covered = np.zeros(len(p_nodes), bool)
+        covered[reach.origin[d + door[reach.node] <= thr]] = True
+        keep = (d <= thr) & ~covered[reach.origin]
+        out[cat] = (sparse.csr_matrix((np.ones(int(keep.sum()), bool), (reach.origin[keep], col[keep])),
+                                      shape=(len(p_nodes), len(nodes))), ~covered)
     return nodes, out
 
 

@@ -330,12 +330,6 @@ def within_reach(graph: WalkGraph, origin_nodes: np.ndarray, limits) -> Reach:
     return Reach(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("origin", "node", "dist")))
 
 
-def distances_from_origins(graph: WalkGraph, origin_nodes: np.ndarray, limit: float) -> np.ndarray:
-    """Network distance from each origin node to every node (inf beyond ``limit``):
-    rows = origins. Dense (origins x nodes): for a handful of origins only."""
-    return dijkstra(graph.matrix, directed=True, indices=origin_nodes, limit=limit)
-
-
 # ------------------------------------------------------------------ outlets within reach
 def _count_task(shared: dict, tiles: list[np.ndarray]) -> np.ndarray:
     graph, nodes, by_node, thresholds = shared["graph"], shared["origin_nodes"], shared["outlets"], shared["thresholds"]

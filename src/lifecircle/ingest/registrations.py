@@ -57,7 +57,8 @@ def extract(period: str, page_size: int | None = None, retries: int = 5) -> dict
     try:
         api = _extract_api(engine, load, month, since, until, page_size, retries)
         bulk = _extract_bulk(engine, load, month)
-        if api["api"] == "not configured" and not bulk_exports.export_files(bulk_exports.exports_dir()):
+        files_seen = bulk["files_landed"] + bulk["files_rejected"] + bulk["files_skipped_duplicate"]
+        if api["api"] == "not configured" and not files_seen:
             # Neither channel exists: a misconfiguration, not an empty month.
             raise RuntimeError(f"registrations: no source for {month}: AIRFLOW_CONN_REGISTRY_API is not set "
                                f"and {bulk_exports.exports_dir()} holds no export files (.csv/.xlsx)")
