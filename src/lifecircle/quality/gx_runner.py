@@ -27,6 +27,19 @@ from lifecircle import settings
 for _name in ("great_expectations", "great_expectations._docs_decorators"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
+# GX's pandas engine fingerprints every batch (``hash_pandas_object`` of the whole frame,
+# twice per validation) unless the frame's memory is at least ``HASH_THRESHOLD`` bytes
+# (1e9 by default). The fingerprint is only a batch marker that nothing here reads, and at
+# a million rows it cost 1.4 s per validation; frames of this size or more now skip it,
+# through GX's own threshold.
+GX_FINGERPRINT_MAX_BYTES = 16 * 2**20
+
+
+def _limit_fingerprinting() -> None:
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = min(pandas_execution_engine.HASH_THRESHOLD, GX_FINGERPRINT_MAX_BYTES)
+
 
 class QualityGateFailed(RuntimeError):
     """A critical expectation failed: the data must not be published."""
@@ -107,6 +120,7 @@ def validate_dataframe(df: pd.DataFrame, suite_name: str) -> list[ExpectationRes
     suite = build_suite(spec)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    _limit_fingerprinting()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas(name="frames")
