@@ -9,8 +9,9 @@ Stages, each timed with the process's peak resident memory during the stage:
    community, GX suite on every row, quarantine + staging upsert;
 3. publish — core.outlet_history (SCD2) rebuilt, GX + table checks inside the publish
    transaction;
-4. bare COPY — the same rows, pre-encoded as one CSV buffer, COPYed into the same raw
-   table under another load id: the floor any loader pays, for the ratio.
+4. bare COPY — the same rows, pre-encoded in full (once as CSV, once in PostgreSQL's
+   binary format), COPYed into the same raw table under another load id: the floor any
+   loader pays; the ratio is taken against the faster of the two.
 
 Input: a synthetic registry (numpy) written to bench/out/registrations_<N>.jsonl (kept
 for re-runs): realistic names (chain brands with branch suffixes, trade words), Tianshui
@@ -209,8 +210,10 @@ def fresh_warehouse() -> tuple[str, callable]:
     return os.environ["AIRFLOW_CONN_WAREHOUSE_DEFAULT"], drop
 
 
-def bare_copy(engine, landing_dir: Path) -> tuple[int, float]:
-    """COPY the landed rows, pre-encoded as one CSV buffer, into raw.registration."""
+def bare_copy(engine, landing_dir: Path) -> dict:
+    """COPY the landed rows into raw.registration, pre-encoded in full before the clock
+    starts, once as CSV and once in PostgreSQL's binary format (what the pipeline now
+    sends); returns both times. The ratio is taken against the faster of the two."""
     import io
 
     import pyarrow as pa
@@ -218,20 +221,30 @@ def bare_copy(engine, landing_dir: Path) -> tuple[int, float]:
     import pyarrow.parquet as pq
     import sqlalchemy as sa
 
+    from lifecircle.warehouse.arrow_copy import _BinaryCopyStream, binary_copy_table
+
     files = sorted(landing_dir.rglob("*.parquet"))
     table = pa.concat_tables([pq.read_table(p) for p in files])
     table = table.set_column(0, "load_id", pa.array(["bench:bare-copy"] * table.num_rows, pa.string()))
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-    data = buf.getvalue()
     cols = ", ".join(table.column_names)
+    csv_buf = io.BytesIO()
+    pacsv.write_csv(table, csv_buf, pacsv.WriteOptions(include_header=False))
+    out = {"rows": table.num_rows}
     with engine.begin() as conn:
-        t0 = time.perf_counter()
-        with conn.connection.driver_connection.cursor() as cur:
-            cur.copy_expert(f"COPY raw.registration ({cols}) FROM STDIN WITH (FORMAT csv)", io.BytesIO(data))
-        took = time.perf_counter() - t0
-        conn.execute(sa.text("DELETE FROM raw.registration WHERE load_id = 'bench:bare-copy'"))
-    return table.num_rows, took
+        binary, jsonb = binary_copy_table(conn, "raw.registration", table)
+    stream = _BinaryCopyStream(binary, jsonb)
+    bin_buf = io.BytesIO(b"".join(iter(lambda: stream.read(), b"")))
+    for fmt, buf in (("csv", csv_buf), ("binary", bin_buf)):
+        buf.seek(0)
+        with engine.begin() as conn:
+            t0 = time.perf_counter()
+            with conn.connection.driver_connection.cursor() as cur:
+                cur.copy_expert(f"COPY raw.registration ({cols}) FROM STDIN WITH (FORMAT {fmt})", buf, size=1 << 20)
+            out[f"{fmt}_s"] = round(time.perf_counter() - t0, 2)
+            conn.execute(sa.text("DELETE FROM raw.registration WHERE load_id = 'bench:bare-copy'"))
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM raw.registration"))  # the second COPY finds the table as the first did
+    return out
 
 
 # ------------------------------------------------------------------ main
@@ -284,10 +297,11 @@ def main(argv=None) -> dict:
         with stage("extract (API → Parquet → COPY raw)", mem, prof) as d, \
                 substage_timer(registry_api, "_get_page", sub, "http_json_s"), \
                 substage_timer(parquet_landing, "write_parquet", sub, "parquet_s"), \
-                substage_timer(parquet_landing, "copy_arrow", sub, "copy_raw_s"):
+                substage_timer(parquet_landing, "copy_arrow", sub, "copy_raw_s"), \
+                substage_timer(parquet_landing, "land", sub, "land_s"):
             ext = registrations.extract(MONTH, page_size=args.page_size)
             d.update(rows=ext["rows"], pages=ext["pages"], **sub)
-        landing_s = sub["parquet_s"] + sub["copy_raw_s"]
+        landing_s = sub["land_s"]  # Parquet write and COPY run side by side within it
         server.stop()
         sub: dict = {}
         with stage("validate (rules + GX → staging)", mem, prof) as d, \
@@ -305,8 +319,9 @@ def main(argv=None) -> dict:
             d.update(outlet_versions=pub["outlet_versions"], open=pub["open_at_period_end"], **sub)
         total = time.perf_counter() - t_all
         with stage("bare COPY (same rows, same table)", mem) as d:
-            n_bare, t_bare = bare_copy(get_engine(), state / "landing" / "raw")
-            d.update(rows=n_bare, copy_s=round(t_bare, 2))
+            bare = bare_copy(get_engine(), state / "landing" / "raw")
+            n_bare, t_bare = bare["rows"], min(bare["csv_s"], bare["binary_s"])
+            d.update(bare)
     finally:
         mem.stop()
         if args.keep_db:
@@ -343,8 +358,8 @@ def record(args, argv, res: dict) -> None:
         lines.append(f"| {s['stage']} | {s['wall_s']} | {s['peak_mib']} | {details} |")
     lines.append(f"| **pipeline total (extract + validate + publish)** | **{res['total_s']}** | {res['peak_mib']} | "
                  f"{res['rate_rows_s']} rows/s |")
-    lines.append(f"\nBare COPY: {res['bare_rate_rows_s']} rows/s. Landing (Parquet write + COPY of the same "
-                 f"Arrow table, summed over pages) at {res['parquet_copy_ratio']:.0%} of the bare COPY rate; "
+    lines.append(f"\nBare COPY (the faster of CSV and binary): {res['bare_rate_rows_s']} rows/s. Landing (Parquet write and COPY of the same "
+                 f"Arrow table, side by side; summed over pages) at {res['parquet_copy_ratio']:.0%} of the bare COPY rate; "
                  f"extract with HTTP and JSON at {res['raw_landing_ratio']:.0%}; whole pipeline at "
                  f"{res['end_to_end_ratio']:.0%}.\n")
     with (HERE / "results.md").open("a", encoding="utf-8") as f:

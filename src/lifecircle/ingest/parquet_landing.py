@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -86,18 +87,22 @@ def _string_array(values: list) -> pa.Array:
 _FIELDS_SCHEMA = pa.schema([(f, pa.string()) for f in RAW_FIELDS])
 
 
-def api_page_table(items: list[dict], *, load_id: str, page_no: int) -> pa.Table:
+def api_page_table(items: list[dict] | pa.Table, *, load_id: str, page_no: int) -> pa.Table:
     """One API page as a raw table (fields outside ``RAW_FIELDS`` are not kept).
 
-    Arrow's own dict reader does the common all-text page (half the time of a Python
-    loop per field); a page with a number or object where text belongs takes the
-    field-by-field path that turns such values into text."""
+    ``items`` already parsed into Arrow (text fields) is used as it is. Of dicts, Arrow's
+    own reader does the common all-text page (half the time of a Python loop per field);
+    a page with a number or object where text belongs takes the field-by-field path that
+    turns such values into text."""
     n = len(items)
-    try:
-        fields = pa.Table.from_pylist(items, schema=_FIELDS_SCHEMA)
-        data = {f: fields.column(f) for f in RAW_FIELDS}
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        data = {f: _string_array([it.get(f) for it in items]) for f in RAW_FIELDS}
+    if isinstance(items, pa.Table):
+        data = {f: items.column(f) if f in items.column_names else pa.nulls(n, pa.string()) for f in RAW_FIELDS}
+    else:
+        try:
+            fields = pa.Table.from_pylist(items, schema=_FIELDS_SCHEMA)
+            data = {f: fields.column(f) for f in RAW_FIELDS}
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            data = {f: _string_array([it.get(f) for it in items]) for f in RAW_FIELDS}
     cols = {
         "load_id": pa.array([load_id] * n, pa.string()), "source": pa.array(["api"] * n, pa.string()),
         "page_no": pa.array([page_no] * n, pa.int32()), "row_no": pa.array(range(n), pa.int32()),
@@ -130,11 +135,17 @@ def write_parquet(table: pa.Table, path: Path) -> Path:
 
 
 def land(conn: sa.Connection, table: pa.Table, path: Path, where: str, params: dict) -> int:
-    """Write ``table`` to ``path``, then replace the slice ``where`` of raw.registration
-    with it by COPY (in the caller's transaction)."""
-    write_parquet(table, path)
-    conn.execute(sa.text(f"DELETE FROM raw.registration WHERE {where}"), params)
-    return copy_arrow(conn, "raw.registration", table)
+    """Write ``table`` to ``path`` and replace the slice ``where`` of raw.registration
+    with it by COPY (in the caller's transaction), both at once: pyarrow's Parquet
+    writer releases the GIL while the COPY is being parsed by the server. Either failing
+    fails the landing, so the caller's transaction rolls back and its checkpoint stays
+    put; a file left by a failed COPY is overwritten by the re-run (same name)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-landing") as pool:
+        written = pool.submit(write_parquet, table, path)
+        conn.execute(sa.text(f"DELETE FROM raw.registration WHERE {where}"), params)
+        n = copy_arrow(conn, "raw.registration", table)
+        written.result()
+    return n
 
 
 def relative(path: Path) -> str:
