@@ -291,10 +291,10 @@ def read_raw(conn: sa.Connection, lid: str) -> pd.DataFrame:
 def lean_frame(df: pd.DataFrame, suite_name: str) -> pd.DataFrame:
     """Only the columns ``suite_name`` reads, text held as Arrow strings.
 
-    Why: GX fingerprints the whole frame (``hash_pandas_object``) twice per validation and
-    its pandas metrics run per column, so at a million rows every extra column and every
-    Python-object string column costs seconds; Arrow-backed strings hash and match
-    (regex, set) in C++. Same values, same row order, so results map back by position."""
+    Why: GX's pandas metrics run per column (and it fingerprints frames below
+    ``gx_runner.GX_FINGERPRINT_MAX_BYTES``), so at a million rows every extra column and
+    every Python-object string column costs seconds; Arrow-backed strings match (regex,
+    set) in C++. Same values, same row order, so results map back by position."""
     frame = df[suite_columns(suite_name)]
     text = [c for c in frame.columns
             if frame[c].dtype == object and pd.api.types.infer_dtype(frame[c], skipna=True) in ("string", "empty")]
