@@ -75,6 +75,28 @@ def test_unique_key_references_and_boundary(engine):
         conn.rollback()
 
 
+def test_unique_key_enforced_by_an_index_is_not_grouped_again(engine):
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TEMP TABLE pk (a text, b int, c text, PRIMARY KEY (b, a))"))
+        conn.execute(sa.text("CREATE TEMP TABLE nullable (a text, UNIQUE (a))"))
+        conn.execute(sa.text("CREATE TEMP TABLE partial (a text NOT NULL)"))
+        conn.execute(sa.text("CREATE UNIQUE INDEX ON partial (a) WHERE a <> 'x'"))
+        conn.execute(sa.text("CREATE TEMP TABLE deferred (a text NOT NULL, UNIQUE (a) DEFERRABLE INITIALLY DEFERRED)"))
+        conn.execute(sa.text("INSERT INTO pk VALUES ('x', 1, 'c'), ('y', 1, 'c'), ('x', 2, 'c')"))
+        assert checks.enforcing_index(conn, "pk", ["a", "b"]) == "pk_pkey"
+        assert checks.enforcing_index(conn, "pk", ["a"]) is None
+        assert checks.enforcing_index(conn, "pk", ["a", "b", "c"]) is None
+        for table in ("nullable", "partial", "deferred"):
+            assert checks.enforcing_index(conn, table, ["a"]) is None, table
+        res = checks.unique_key(conn, "pk", ["a", "b"], "b = :b", {"b": 1})
+        assert res.success and res.element_count == 2 and "pk_pkey" in res.observed_value
+        conn.execute(sa.text("INSERT INTO nullable VALUES (NULL), (NULL)"))
+        conn.execute(sa.text("INSERT INTO deferred VALUES ('d'), ('d')"))  # checked only at commit
+        assert not checks.unique_key(conn, "nullable", ["a"]).success
+        assert not checks.unique_key(conn, "deferred", ["a"]).success
+        conn.rollback()
+
+
 def test_blocked_publish_rolls_back_but_keeps_the_results(engine):
     """validate_table inside the publishing transaction sees the new rows; a failed
     critical raises, the publish is rolled back, and mart.dq_results says why."""

@@ -66,12 +66,37 @@ def row_count_change(name: str, current: int, previous: int | None, max_pct: flo
 
 def unique_key(conn: sa.Connection, table: str, key: list[str], where: str = "TRUE", params: dict | None = None
                ) -> ExpectationResult:
-    """No two rows of ``table`` (slice ``where``) share the business key ``key``."""
+    """No two rows of ``table`` (slice ``where``) share the business key ``key``.
+
+    When PostgreSQL already enforces it — an immediate, non-partial unique index (a
+    primary key, say) on exactly these NOT NULL columns — the check says so and only
+    counts the rows: grouping a million rows to re-prove a constraint cost ~0.8 s."""
     cols = ", ".join(key)
+    index = enforcing_index(conn, table, key)
+    if index:
+        total = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE {where}"), params or {}).scalar()
+        return _result(f"unique_business_key({cols})", True, f"0 rows share a key (enforced by unique index {index})",
+                       0, int(total))
     total, dup = conn.execute(sa.text(f"""
         SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0)
         FROM (SELECT count(*) AS n FROM {table} WHERE {where} GROUP BY {cols}) g"""), params or {}).one()
     return _result(f"unique_business_key({cols})", dup == 0, f"{int(dup)} rows share a key", int(dup), int(total))
+
+
+def enforcing_index(conn: sa.Connection, table: str, key: list[str]) -> str | None:
+    """Name of a unique index that guarantees ``key`` is unique in ``table`` at any point
+    of a transaction (immediate, no predicate or expressions, every column NOT NULL, so
+    NULLs cannot repeat), else None."""
+    rows = conn.execute(sa.text("""
+        SELECT i.indexrelid::regclass::text, array_agg(a.attname::text), bool_and(a.attnotnull), i.indnatts
+        FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+        WHERE i.indrelid = to_regclass(:t) AND i.indisunique AND i.indimmediate
+          AND i.indpred IS NULL AND i.indexprs IS NULL
+        GROUP BY i.indexrelid, i.indnatts"""), {"t": table}).all()
+    for name, cols, not_null, n_cols in rows:
+        if not_null and n_cols == len(cols) and sorted(cols) == sorted(key):
+            return name
+    return None
 
 
 def references(conn: sa.Connection, table: str, column: str, parent: str, parent_column: str,
