@@ -108,13 +108,16 @@ def test_order_by_sorts_before_the_copy(warehouse_url):
     assert [r.code for r in rows] == ["a", "b", "c", "d"]
 
 
-def test_many_batches_arrive_whole(warehouse_url, monkeypatch):
+def test_many_batches_arrive_whole_and_in_order(warehouse_url, monkeypatch):
     monkeypatch.setattr(arrow_copy, "COPY_BATCH_ROWS", 7)
     engine = sa.create_engine(warehouse_url)
     n = 100
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TEMP TABLE t_many (i integer PRIMARY KEY, s text) ON COMMIT DROP"))
-        arrow_copy.copy_arrow(conn, "t_many", pa.table({"i": pa.array(range(n), pa.int32()),
-                                                        "s": [f"行{i}" for i in range(n)]}))
+        backwards = list(range(n))[::-1]
+        arrow_copy.copy_arrow(conn, "t_many", pa.table({"i": pa.array(backwards, pa.int32()),
+                                                        "s": [f"行{i}" for i in backwards]}), order_by=["i"])
         got = conn.execute(sa.text("SELECT count(*), sum(i), min(s), max(s) FROM t_many")).one()
+        stored = conn.execute(sa.text("SELECT i, s FROM t_many ORDER BY ctid")).all()
     assert tuple(got) == (n, sum(range(n)), "行0", "行99")
+    assert stored == [(i, f"行{i}") for i in range(n)]  # sorted a batch at a time, rows kept whole
