@@ -63,3 +63,15 @@ def test_pages_the_fast_path_cannot_take_come_as_dicts(items):
 def test_unusable_bodies_name_the_page(body, message):
     with pytest.raises(SourceError, match=r"page 7: .*" + message.replace("{", r"\{")):
         _decode_page(body, 7, EM, FIELDS)
+
+
+def test_escapes_decode_on_the_fast_path():
+    body = rb'{"total": 1, "items": [{"name": "\u4e2d\ud83d\ude00\t", "uscc": "a"}]}'
+    _, table = _decode_page(body, 1, EM, FIELDS)
+    assert isinstance(table, pa.Table)
+    assert table.to_pylist() == [{"uscc": "a", "name": "中😀\t", "district_adcode": None}]
+
+
+def test_a_repeated_key_takes_the_general_path_last_wins():
+    _, got = _decode_page(b'{"total": 1, "items": [{"uscc": "a", "uscc": "b"}]}', 1, EM, FIELDS)
+    assert got == [{"uscc": "b"}]
