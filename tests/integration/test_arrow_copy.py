@@ -72,10 +72,19 @@ def test_binary_copy_stores_what_csv_copy_stores(warehouse_url):
 def test_empty_string_and_null_stay_apart(warehouse_url):
     engine = sa.create_engine(warehouse_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TEMP TABLE t_text (code text, other text) ON COMMIT DROP"))
+        conn.execute(sa.text("CREATE TEMP TABLE t_text (code text, other varchar(3)) ON COMMIT DROP"))
         arrow_copy.copy_arrow(conn, "t_text", pa.table({"code": ["", None], "other": ["x", ""]}))
         rows = conn.execute(sa.text("SELECT code, other FROM t_text ORDER BY ctid")).all()
     assert rows == [("", "x"), (None, "")]
+
+
+def test_varchar_length_is_still_enforced(warehouse_url):
+    engine = sa.create_engine(warehouse_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TEMP TABLE t_len (v varchar(3)) ON COMMIT DROP"))
+        assert arrow_copy.binary_copy_table(conn, "t_len", pa.table({"v": ["abc"]})) is not None
+        with pytest.raises(psycopg2.DataError, match="too long"):
+            arrow_copy.copy_arrow(conn, "t_len", pa.table({"v": ["abcd"]}))
 
 
 def test_text_where_a_date_is_declared_goes_the_csv_way(warehouse_url):

@@ -80,6 +80,7 @@ def copy_arrow(conn: sa.Connection, table: str, data: pa.Table | pd.DataFrame,
 # cast refuses a fraction or an overflow, and such a table goes the CSV way.
 _BINARY_TYPES: dict[str, tuple[pa.DataType, object]] = {
     "text": (pa.string(), lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
+    "character varying": (pa.string(), lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
     "jsonb": (pa.string(), lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
     "smallint": (pa.int16(), lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
     "integer": (pa.int32(), lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
