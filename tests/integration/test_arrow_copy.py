@@ -41,14 +41,13 @@ def _frame() -> pd.DataFrame:
 def _copy_and_read(engine, data, *, force_csv: bool = False, order_by=None):
     with engine.begin() as conn:
         conn.execute(sa.text(DDL))
-        if force_csv:
-            original = arrow_copy.binary_copy_table
-            arrow_copy.binary_copy_table = lambda *a: None
+        if force_csv:  # as on a platform without the encoder's wheel
+            original, arrow_copy.pgpq = arrow_copy.pgpq, None
         try:
             n = arrow_copy.copy_arrow(conn, "t_copy", data, order_by=order_by)
         finally:
             if force_csv:
-                arrow_copy.binary_copy_table = original
+                arrow_copy.pgpq = original
         rows = conn.execute(sa.text(f"SELECT {COLS} FROM t_copy ORDER BY ctid")).all()
     return n, rows
 

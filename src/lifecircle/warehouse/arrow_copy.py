@@ -20,11 +20,15 @@ import io
 from collections.abc import Iterator
 
 import pandas as pd
-import pgpq
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+
+try:
+    import pgpq
+except ImportError:  # no wheel for this platform (pyproject says which): CSV for every COPY
+    pgpq = None
 
 COPY_BATCH_ROWS = 65_536  # rows encoded per chunk: the server parses one while the next is encoded
 _READ_SIZE = 1 << 20  # bytes psycopg2 asks the stream for per call (its default, 8 KiB, costs a call per page)
@@ -105,7 +109,9 @@ def column_types(conn: sa.Connection, table: str) -> dict[str, str]:
 def binary_copy_table(conn: sa.Connection, table: str, arrow: pa.Table) -> tuple[pa.Table, list[str]] | None:
     """(``arrow`` with every column cast to the type ``table`` declares for it, the
     columns to encode as jsonb), ready for binary COPY; ``None`` when some column has no
-    safe cast (then CSV it is)."""
+    safe cast or no encoder installed (then CSV it is)."""
+    if pgpq is None:
+        return None
     declared = column_types(conn, table)
     out = []
     for name, col in zip(arrow.column_names, arrow.columns):
@@ -125,7 +131,7 @@ def binary_copy_table(conn: sa.Connection, table: str, arrow: pa.Table) -> tuple
     return pa.Table.from_arrays(out, names=arrow.column_names), jsonb  # field metadata dropped on purpose
 
 
-def _encoder(table: pa.Table, jsonb: list[str]) -> pgpq.ArrowToPostgresBinaryEncoder:
+def _encoder(table: pa.Table, jsonb: list[str]) -> "pgpq.ArrowToPostgresBinaryEncoder":
     if not jsonb:
         return pgpq.ArrowToPostgresBinaryEncoder(table.schema)
     from pgpq import encoders, schema
