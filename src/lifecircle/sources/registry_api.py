@@ -10,6 +10,7 @@ masked in every log line and error message.
 """
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -99,7 +100,7 @@ def _get_page(session: requests.Session, url: str, params: dict, headers: dict,
               page: int, em: Emitter) -> bytes:
     """One GET, its body read in one call (requests' own ``.content`` reads 10 KiB per
     Python call); everything unusable becomes a masked SourceError naming the page."""
-    where = f"GET {REGISTRATIONS_PATH} page {page}"
+    where = _where(page)
     try:
         with session.get(url, params=params, headers=headers, stream=True) as resp:
             body = resp.raw.read(decode_content=True)
@@ -123,7 +124,7 @@ def _decode_page(body: bytes, page: int, em: Emitter,
         arrow = _decode_arrow(body, text_fields)
         if arrow is not None:
             return arrow
-    where = f"GET {REGISTRATIONS_PATH} page {page}"
+    where = _where(page)
     try:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
@@ -143,12 +144,21 @@ def _decode_page(body: bytes, page: int, em: Emitter,
     return data["total"], data["items"]
 
 
+def _where(page: int) -> str:
+    return f"GET {REGISTRATIONS_PATH} page {page}"
+
+
+@functools.lru_cache(maxsize=8)
+def _page_schema(text_fields: tuple[str, ...]) -> pa.Schema:
+    return pa.schema([("total", pa.int64()),
+                      ("items", pa.list_(pa.struct([(f, pa.string()) for f in text_fields])))])
+
+
 def _decode_arrow(body: bytes, text_fields: Sequence[str]) -> tuple[int, pa.Table] | None:
     """The page as (total, Arrow table of ``text_fields``), or None when it is not
     ``{total: int, items: [{field: string|null, ...}]}`` (the caller then decodes it the
     general way, which also words any error)."""
-    schema = pa.schema([("total", pa.int64()),
-                        ("items", pa.list_(pa.struct([(f, pa.string()) for f in text_fields])))])
+    schema = _page_schema(tuple(text_fields))
     try:
         table = pajson.read_json(
             io.BytesIO(body),

@@ -63,11 +63,10 @@ def copy_arrow(conn: sa.Connection, table: str, data: pa.Table | pd.DataFrame,
     order = (pc.sort_indices(arrow.select(order_by), sort_keys=[(c, "ascending") for c in order_by])
              if order_by else None)
     cols = ", ".join(f'"{c}"' for c in arrow.column_names)
-    binary = binary_copy_table(conn, table, arrow)
+    stream = binary_stream(conn, table, arrow, order)
     with conn.connection.driver_connection.cursor() as cur:
-        if binary is not None:
-            cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)",
-                            _BinaryCopyStream(*binary, order=order), size=_READ_SIZE)
+        if stream is not None:
+            cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT binary)", stream, size=_READ_SIZE)
         else:
             if order is not None:
                 arrow = arrow.take(order)
@@ -82,18 +81,26 @@ def copy_arrow(conn: sa.Connection, table: str, data: pa.Table | pd.DataFrame,
 # a column may arrive as and be cast from without reinterpreting its values. Floats may
 # feed an integer column (pandas makes an integer column with gaps float64): the safe
 # cast refuses a fraction or an overflow, and such a table goes the CSV way.
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t)
+
+
 _BINARY_TYPES: dict[str, tuple[pa.DataType, object]] = {
-    "text": (pa.string(), lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
-    "character varying": (pa.string(), lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
-    "jsonb": (pa.string(), lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
-    "smallint": (pa.int16(), lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
-    "integer": (pa.int32(), lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
-    "bigint": (pa.int64(), lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
+    "text": (pa.string(), _is_text),
+    "character varying": (pa.string(), _is_text),
+    "jsonb": (pa.string(), _is_text),
+    "smallint": (pa.int16(), _is_number),
+    "integer": (pa.int32(), _is_number),
+    "bigint": (pa.int64(), _is_number),
     "boolean": (pa.bool_(), pa.types.is_boolean),
-    "real": (pa.float32(), lambda t: pa.types.is_floating(t) or pa.types.is_integer(t)),
-    "double precision": (pa.float64(), lambda t: pa.types.is_floating(t) or pa.types.is_integer(t)),
+    "real": (pa.float32(), _is_number),
+    "double precision": (pa.float64(), _is_number),
     "date": (pa.date32(), pa.types.is_date),
-    "timestamp with time zone": (pa.timestamp("us", tz="UTC"), lambda t: pa.types.is_timestamp(t) and t.tz),
+    "timestamp with time zone": (pa.timestamp("us", tz="UTC"), lambda t: pa.types.is_timestamp(t) and bool(t.tz)),
     "timestamp without time zone": (pa.timestamp("us"), lambda t: pa.types.is_timestamp(t) and not t.tz),
 }
 
@@ -129,6 +136,14 @@ def binary_copy_table(conn: sa.Connection, table: str, arrow: pa.Table) -> tuple
             return None
     jsonb = [c for c in arrow.column_names if declared[c] == "jsonb"]
     return pa.Table.from_arrays(out, names=arrow.column_names), jsonb  # field metadata dropped on purpose
+
+
+def binary_stream(conn: sa.Connection, table: str, arrow: pa.Table,
+                  order: pa.Array | None = None) -> "_BinaryCopyStream | None":
+    """A readable binary COPY stream of ``arrow`` for ``table`` (rows in ``order`` when
+    given), or None when it must go as CSV (see :func:`binary_copy_table`)."""
+    binary = binary_copy_table(conn, table, arrow)
+    return None if binary is None else _BinaryCopyStream(*binary, order=order)
 
 
 def _encoder(table: pa.Table, jsonb: list[str]) -> "pgpq.ArrowToPostgresBinaryEncoder":
